@@ -1,0 +1,68 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+  name: "takedown",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "takedownd", targets: ["takedownd"]),
+    .executable(name: "takedownctl", targets: ["takedownctl"]),
+    .library(name: "TakedownCore", targets: ["TakedownCore"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+  ],
+  targets: [
+    // Typed wrappers around libcurl's variadic C API (setopt/getinfo per argument type).
+    .systemLibrary(
+      name: "CCurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
+    // sqlite3 plus the few macros Swift cannot import (SQLITE_TRANSIENT).
+    .systemLibrary(
+      name: "CSQLite",
+      providers: [.apt(["libsqlite3-dev"])]
+    ),
+    .target(
+      name: "TakedownCore",
+      dependencies: [
+        "CCurl",
+        "CSQLite",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
+      ]
+    ),
+    .executableTarget(
+      name: "takedownd",
+      dependencies: [
+        "TakedownCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
+    .executableTarget(
+      name: "takedownctl",
+      dependencies: [
+        "TakedownCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    // A small real HTTP/1.1 server on 127.0.0.1 for tests and benchmarks (POSIX sockets, no mocks).
+    .target(
+      name: "TestHTTPServer",
+      path: "Tests/TestHTTPServer"
+    ),
+    .testTarget(
+      name: "TakedownCoreTests",
+      dependencies: ["TakedownCore", "TestHTTPServer"]
+    ),
+    .testTarget(
+      name: "TakedownEndToEndTests",
+      dependencies: ["TakedownCore", "TestHTTPServer", "takedownd", "takedownctl"]
+    ),
+  ]
+)

@@ -1,0 +1,97 @@
+/// libcurl result codes the classifier distinguishes. The numbers are libcurl's stable ABI values;
+/// a unit test compares each with the header so a mistake here cannot go unnoticed.
+public enum CurlCode {
+  public static let ok: Int32 = 0
+  public static let unsupportedProtocol: Int32 = 1
+  public static let urlMalformat: Int32 = 3
+  public static let couldntResolveProxy: Int32 = 5
+  public static let couldntResolveHost: Int32 = 6
+  public static let couldntConnect: Int32 = 7
+  public static let weirdServerReply: Int32 = 8
+  public static let http2: Int32 = 16
+  public static let partialFile: Int32 = 18
+  public static let writeError: Int32 = 23
+  public static let operationTimedOut: Int32 = 28
+  public static let sslConnectError: Int32 = 35
+  public static let abortedByCallback: Int32 = 42
+  public static let tooManyRedirects: Int32 = 47
+  public static let gotNothing: Int32 = 52
+  public static let sendError: Int32 = 55
+  public static let recvError: Int32 = 56
+  public static let sslCertProblem: Int32 = 58
+  public static let sslCipher: Int32 = 59
+  public static let peerFailedVerification: Int32 = 60
+  public static let badContentEncoding: Int32 = 61
+  public static let sslCACertBadFile: Int32 = 77
+  public static let sslShutdownFailed: Int32 = 80
+  public static let sslCRLBadFile: Int32 = 82
+  public static let sslIssuerError: Int32 = 83
+  public static let sslPinnedPubKeyNotMatch: Int32 = 90
+  public static let sslInvalidCertStatus: Int32 = 91
+  public static let http2Stream: Int32 = 92
+}
+
+/// What the probe knows about one finished transfer, beyond libcurl's code and the HTTP status.
+public struct TransferFlags: Sendable, Equatable {
+  /// The opensocket callback refused a private/loopback/link-local address (on any hop).
+  public var privateAddressRefused = false
+  /// We stopped reading the body at the cap on purpose (libcurl then reports a write error).
+  public var bodyCapped = false
+  public init(privateAddressRefused: Bool = false, bodyCapped: Bool = false) {
+    self.privateAddressRefused = privateAddressRefused
+    self.bodyCapped = bodyCapped
+  }
+}
+
+/// Turns libcurl's result code and the HTTP status into an observation and a reason code.
+/// Never looks at error text: codes are stable, messages are not.
+public enum Classifier {
+  public static func classify(curlCode: Int32, httpStatus: Int, flags: TransferFlags = .init()) -> (
+    Observation, Reason
+  ) {
+    // The private-address refusal wins over whatever error libcurl reported for the aborted connect.
+    if flags.privateAddressRefused && curlCode != CurlCode.ok {
+      return (.transient, .privateAddressRefused)
+    }
+    if curlCode == CurlCode.ok || (curlCode == CurlCode.writeError && flags.bodyCapped && httpStatus > 0) {
+      return classify(httpStatus: httpStatus)
+    }
+    switch curlCode {
+    case CurlCode.couldntResolveHost:
+      return (.removed, .dnsUnresolved)
+    case CurlCode.couldntConnect, CurlCode.couldntResolveProxy:
+      return (.transient, .connectFailed)
+    case CurlCode.operationTimedOut:
+      return (.transient, .timeout)
+    case CurlCode.sslConnectError, CurlCode.sslCertProblem, CurlCode.sslCipher, CurlCode.peerFailedVerification,
+      CurlCode.sslCACertBadFile, CurlCode.sslShutdownFailed, CurlCode.sslCRLBadFile, CurlCode.sslIssuerError,
+      CurlCode.sslPinnedPubKeyNotMatch, CurlCode.sslInvalidCertStatus:
+      return (.transient, .tlsError)
+    case CurlCode.tooManyRedirects:
+      return (.transient, .tooManyRedirects)
+    case CurlCode.unsupportedProtocol:
+      return (.transient, .protocolRefused)
+    case CurlCode.gotNothing, CurlCode.sendError, CurlCode.recvError, CurlCode.partialFile,
+      CurlCode.weirdServerReply, CurlCode.http2, CurlCode.http2Stream, CurlCode.badContentEncoding:
+      return (.transient, .networkError)
+    default:
+      return (.transient, .curlError)
+    }
+  }
+
+  /// An HTTP answer that libcurl received completely (after following redirects).
+  public static func classify(httpStatus: Int) -> (Observation, Reason) {
+    switch httpStatus {
+    case 200: return (.online, .http200)
+    case 201...299: return (.online, .http2xx)
+    case 300...399: return (.transient, .http3xx)
+    case 404: return (.removed, .http404)
+    case 410: return (.removed, .http410)
+    case 451: return (.removed, .http451)
+    case 429: return (.transient, .http429)
+    case 400...499: return (.transient, .http4xx)
+    case 500...599: return (.transient, .http5xx)
+    default: return (.transient, .curlError)
+    }
+  }
+}

@@ -1,0 +1,226 @@
+/// One URL's current state with its reports, as `takedownctl status` shows it.
+public struct URLRecord: Sendable {
+  public var id: Int64
+  public var url: String
+  public var host: String
+  public var status: URLStatus
+  public var reason: String?
+  public var httpStatus: Int?
+  public var createdAt: Int64
+  public var lastCheckedAt: Int64?
+  public var nextCheckAt: Int64?
+  public var firstOnlineAt: Int64?
+  public var takenDownAt: Int64?
+  public var firstTakenDownAt: Int64?
+  public var checks: Int
+  public var removalStreak: Int
+  public var failureStreak: Int
+  public var leaseHolder: String?
+  public var leaseUntil: Int64?
+  public var reports: [Report] = []
+
+  public struct Report: Sendable {
+    public var reportedAt: Int64
+    public var campaign, notice, rightholder, work: String?
+    public var deadline: Int64?
+  }
+
+  public var json: JSON {
+    .object([
+      ("id", .int(id)), ("url", .string(url)), ("host", .string(host)), ("status", .string(status.rawValue)),
+      ("reason", .optional(reason)), ("http_status", .optional(httpStatus)),
+      ("last_checked_at", .time(lastCheckedAt)), ("next_check_at", .time(nextCheckAt)),
+      ("first_online_at", .time(firstOnlineAt)), ("taken_down_at", .time(takenDownAt)),
+      ("first_taken_down_at", .time(firstTakenDownAt)), ("checks", .int(Int64(checks))),
+      ("removal_streak", .int(Int64(removalStreak))), ("failure_streak", .int(Int64(failureStreak))),
+      ("lease_holder", .optional(leaseHolder)), ("lease_until", .time(leaseUntil)),
+      ("created_at", .time(createdAt)),
+      (
+        "reports",
+        .array(
+          reports.map {
+            .object([
+              ("reported_at", .time($0.reportedAt)), ("campaign", .optional($0.campaign)),
+              ("notice", .optional($0.notice)), ("rightholder", .optional($0.rightholder)),
+              ("work", .optional($0.work)), ("deadline", .time($0.deadline)),
+            ])
+          })
+      ),
+    ])
+  }
+}
+
+/// One row of the check history.
+public struct CheckRecord: Sendable {
+  public var attempt: Int64
+  public var checkedAt: Int64
+  public var observed: String
+  public var status: String
+  public var reason: String
+  public var httpStatus: Int?
+  public var curlCode: Int
+  public var finalURL: String?
+  public var redirects: Int
+  public var remoteIP: String?
+  public var timings: CheckTimings
+  public var bytes: Int64
+  public var holder: String
+
+  public var json: JSON {
+    .object([
+      ("attempt", .int(attempt)), ("checked_at", .time(checkedAt)), ("observed", .string(observed)),
+      ("status", .string(status)), ("reason", .string(reason)), ("http_status", .optional(httpStatus)),
+      ("curl_code", .int(Int64(curlCode))), ("final_url", .optional(finalURL)),
+      ("redirects", .int(Int64(redirects))), ("remote_ip", .optional(remoteIP)),
+      (
+        "timings_us",
+        .object([
+          ("dns", .int(timings.dnsUs)), ("connect", .int(timings.connectUs)), ("tls", .int(timings.tlsUs)),
+          ("first_byte", .int(timings.firstByteUs)), ("total", .int(timings.totalUs)),
+        ])
+      ),
+      ("bytes", .int(bytes)), ("holder", .string(holder)),
+    ])
+  }
+}
+
+/// Filters of `takedownctl list`.
+public struct ListFilter: Sendable {
+  public var status: URLStatus?
+  public var host: String?
+  public var campaign: String?
+  public var limit: Int?
+  public init(status: URLStatus? = nil, host: String? = nil, campaign: String? = nil, limit: Int? = nil) {
+    self.status = status
+    self.host = host
+    self.campaign = campaign
+    self.limit = limit
+  }
+}
+
+extension SQLiteStore {
+  static let urlColumns = """
+    u.id, u.url, u.host, u.status, u.reason, u.http_status, u.created_at, u.last_checked_at, u.next_check_at,
+    u.first_online_at, u.taken_down_at, u.first_taken_down_at, u.checks, u.removal_streak, u.failure_streak,
+    u.lease_holder, u.lease_until
+    """
+
+  static func record(_ s: SQLiteStatement) -> URLRecord {
+    URLRecord(
+      id: s.int64(0), url: s.text(1), host: s.text(2), status: URLStatus(rawValue: s.text(3)) ?? .pending,
+      reason: s.optionalText(4), httpStatus: s.optionalInt(5), createdAt: s.int64(6),
+      lastCheckedAt: s.optionalInt64(7), nextCheckAt: s.optionalInt64(8), firstOnlineAt: s.optionalInt64(9),
+      takenDownAt: s.optionalInt64(10), firstTakenDownAt: s.optionalInt64(11), checks: s.int(12),
+      removalStreak: s.int(13), failureStreak: s.int(14), leaseHolder: s.optionalText(15),
+      leaseUntil: s.optionalInt64(16))
+  }
+
+  /// Finds a URL by id ("42") or by URL text (normalized first, so any spelling of it matches).
+  public func lookup(_ idOrURL: String) throws -> URLRecord? {
+    let s: SQLiteStatement
+    if let id = Int64(idOrURL) {
+      s = try db.statement("SELECT \(Self.urlColumns) FROM urls u WHERE u.id = ?")
+      try s.bind([.int(id)])
+    } else {
+      guard case .success(let n) = URLNormalizer.normalize(idOrURL) else { return nil }
+      s = try db.statement("SELECT \(Self.urlColumns) FROM urls u WHERE u.url = ?")
+      try s.bind([.text(n.url)])
+    }
+    guard try s.step() else { return nil }
+    var rec = Self.record(s)
+    let r = try db.statement(
+      """
+      SELECT reported_at, campaign, notice, rightholder, work, deadline FROM reports WHERE url_id = ?
+      ORDER BY reported_at, id
+      """)
+    try r.bind([.int(rec.id)])
+    while try r.step() {
+      rec.reports.append(
+        .init(
+          reportedAt: r.int64(0), campaign: r.optionalText(1), notice: r.optionalText(2),
+          rightholder: r.optionalText(3), work: r.optionalText(4), deadline: r.optionalInt64(5)))
+    }
+    return rec
+  }
+
+  /// Streams URLs matching the filter, in id order.
+  public func list(_ f: ListFilter, _ body: (URLRecord) throws -> Void) throws {
+    var sql = "SELECT \(Self.urlColumns) FROM urls u"
+    var clauses: [String] = []
+    var args: [SQLiteValue] = []
+    if let st = f.status {
+      clauses.append("u.status = ?")
+      args.append(.text(st.rawValue))
+    }
+    if let h = f.host {
+      clauses.append("u.host = ?")
+      args.append(.text(h.lowercased()))
+    }
+    if let c = f.campaign {
+      clauses.append("EXISTS (SELECT 1 FROM reports r WHERE r.url_id = u.id AND r.campaign = ?)")
+      args.append(.text(c))
+    }
+    if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+    sql += " ORDER BY u.id"
+    if let l = f.limit { sql += " LIMIT \(l)" }
+    let s = try db.statement(sql)
+    try s.bind(args)
+    while try s.step() { try body(Self.record(s)) }
+  }
+
+  /// The whole check history of one URL, oldest first.
+  public func history(urlID: Int64) throws -> [CheckRecord] {
+    let s = try db.statement(
+      """
+      SELECT attempt, checked_at, observed, status, reason, http_status, curl_code, final_url, redirects,
+        remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder
+      FROM checks WHERE url_id = ? ORDER BY checked_at, id
+      """)
+    try s.bind([.int(urlID)])
+    var out: [CheckRecord] = []
+    while try s.step() {
+      var t = CheckTimings()
+      t.dnsUs = s.int64(10)
+      t.connectUs = s.int64(11)
+      t.tlsUs = s.int64(12)
+      t.firstByteUs = s.int64(13)
+      t.totalUs = s.int64(14)
+      out.append(
+        CheckRecord(
+          attempt: s.int64(0), checkedAt: s.int64(1), observed: s.text(2), status: s.text(3), reason: s.text(4),
+          httpStatus: s.optionalInt(5), curlCode: s.int(6), finalURL: s.optionalText(7), redirects: s.int(8),
+          remoteIP: s.optionalText(9), timings: t, bytes: s.int64(15), holder: s.text(16)))
+    }
+    return out
+  }
+
+  /// Counts by status; every status is present (0 when none).
+  public func countsByStatus() throws -> [URLStatus: Int] {
+    var out: [URLStatus: Int] = [:]
+    for st in URLStatus.allCases { out[st] = 0 }
+    let s = try db.statement("SELECT status, count(*) FROM urls GROUP BY status")
+    while try s.step() {
+      if let st = URLStatus(rawValue: s.text(0)) { out[st] = s.int(1) }
+    }
+    return out
+  }
+
+  /// The most recent stored summary row.
+  public func lastSummary() throws -> StoredSummary? {
+    let s = try db.statement(
+      """
+      SELECT at, interval_ms, holder, checks, checks_per_second, pending, online, taken_down, unreachable,
+        reappeared, cancelled, newly_taken_down, newly_reappeared, due
+      FROM summaries ORDER BY at DESC, id DESC LIMIT 1
+      """)
+    guard try s.step() else { return nil }
+    return StoredSummary(
+      at: s.int64(0), intervalMs: s.int64(1), holder: s.text(2), checks: s.int(3), checksPerSecond: s.double(4),
+      byStatus: [
+        .pending: s.int(5), .online: s.int(6), .takenDown: s.int(7), .unreachable: s.int(8),
+        .reappeared: s.int(9), .cancelled: s.int(10),
+      ], newlyTakenDown: s.int(11), newlyReappeared: s.int(12), due: s.int(13))
+  }
+
+  public func countSummaries() throws -> Int { Int(try db.scalar("SELECT count(*) FROM summaries") ?? 0) }
+}

@@ -1,0 +1,125 @@
+/// Report metadata that comes with an enqueued URL (a notice, a campaign, …).
+public struct ReportMetadata: Sendable, Equatable {
+  public var reportedAt: Int64?
+  public var campaign: String?
+  public var notice: String?
+  public var rightholder: String?
+  public var work: String?
+  public var deadline: Int64?
+  public init(
+    reportedAt: Int64? = nil, campaign: String? = nil, notice: String? = nil, rightholder: String? = nil,
+    work: String? = nil, deadline: Int64? = nil
+  ) {
+    self.reportedAt = reportedAt
+    self.campaign = campaign
+    self.notice = notice
+    self.rightholder = rightholder
+    self.work = work
+    self.deadline = deadline
+  }
+}
+
+/// One URL to enqueue, already normalized, with its report.
+public struct EnqueueItem: Sendable {
+  public var url: NormalizedURL
+  public var report: ReportMetadata
+  public init(url: NormalizedURL, report: ReportMetadata) {
+    self.url = url
+    self.report = report
+  }
+}
+
+/// What an enqueue did.
+public struct EnqueueCounts: Sendable, Equatable {
+  /// URLs that were not in the queue before.
+  public var new = 0
+  /// URLs that were already queued (their new report, if it differs, is still recorded).
+  public var alreadyQueued = 0
+  /// Report rows added (a URL reported again under another notice or campaign gets one more).
+  public var reportsAdded = 0
+  public init() {}
+  public static func += (a: inout EnqueueCounts, b: EnqueueCounts) {
+    a.new += b.new
+    a.alreadyQueued += b.alreadyQueued
+    a.reportsAdded += b.reportsAdded
+  }
+}
+
+/// A URL claimed for checking under a lease.
+public struct ClaimedURL: Sendable {
+  public var id: Int64
+  public var url: String
+  public var host: String
+  /// The claim number; the check row for this attempt is unique.
+  public var attempt: Int64
+  public var state: ScheduleState
+}
+
+/// Timings of one transfer in microseconds, as libcurl measures them (cumulative from the start).
+public struct CheckTimings: Sendable, Equatable {
+  public var dnsUs: Int64 = 0
+  public var connectUs: Int64 = 0
+  public var tlsUs: Int64 = 0
+  public var firstByteUs: Int64 = 0
+  public var totalUs: Int64 = 0
+  public init() {}
+}
+
+/// Everything one check saw.
+public struct ProbeResult: Sendable {
+  public var claim: ClaimedURL
+  public var checkedAt: Int64
+  public var observation: Observation
+  public var reason: Reason
+  public var httpStatus: Int?
+  public var curlCode: Int32
+  public var finalURL: String?
+  public var redirects: Int
+  public var remoteIP: String?
+  public var timings: CheckTimings
+  public var bytes: Int64
+  public init(
+    claim: ClaimedURL, checkedAt: Int64, observation: Observation, reason: Reason, httpStatus: Int?,
+    curlCode: Int32, finalURL: String?, redirects: Int, remoteIP: String?, timings: CheckTimings, bytes: Int64
+  ) {
+    self.claim = claim
+    self.checkedAt = checkedAt
+    self.observation = observation
+    self.reason = reason
+    self.httpStatus = httpStatus
+    self.curlCode = curlCode
+    self.finalURL = finalURL
+    self.redirects = redirects
+    self.remoteIP = remoteIP
+    self.timings = timings
+    self.bytes = bytes
+  }
+}
+
+/// What recording a batch of results did.
+public struct CompletionStats: Sendable, Equatable {
+  public var recorded = 0
+  /// Results whose lease had been lost (expired and re-claimed, or cancelled): dropped, never recorded twice.
+  public var stale = 0
+  public var newlyTakenDown = 0
+  public var newlyReappeared = 0
+  public init() {}
+}
+
+/// The queue the daemon works from. SQLite implements it today; the operations are the ones a shared
+/// PostgreSQL queue would need (claim with a lease, complete under the lease, release), so several
+/// machines can later share one queue without changing the daemon.
+public protocol CheckQueue: AnyObject {
+  func enqueue(_ items: [EnqueueItem], now: Int64) throws -> EnqueueCounts
+  /// Takes up to `limit` due URLs under a lease held by `holder` until `now + leaseMs`.
+  func claim(holder: String, limit: Int, now: Int64, leaseMs: Int64) throws -> [ClaimedURL]
+  /// Records results, applies the schedule and releases their leases, in one transaction.
+  func complete(_ results: [ProbeResult], holder: String, config: ScheduleConfig, jitter: () -> Double) throws
+    -> CompletionStats
+  /// Gives claimed URLs back unchecked; they are due at once.
+  func release(_ claims: [ClaimedURL], holder: String, now: Int64) throws
+  /// Gives back every lease `holder` holds (a previous run of this node that died).
+  func releaseAll(holder: String, now: Int64) throws -> Int
+  /// When the next URL becomes due (nil: nothing will ever be due).
+  func nextDueAt() throws -> Int64?
+}

@@ -1,0 +1,199 @@
+import CSQLite
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A SQLite failure, with the statement and the code so that a log line is enough to act on.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+  public var code: Int32
+  public var message: String
+  public var sql: String?
+  public var description: String {
+    var text = "SQLite error \(code) (\(String(cString: sqlite3_errstr(code)))): \(message)"
+    if let sql { text += " [\(sql.prefix(200))]" }
+    return text
+  }
+  /// SQLITE_FULL, or an I/O error while writing: the disk (or a file size limit) is full.
+  public var isDiskFull: Bool { code & 0xff == SQLITE_FULL || code & 0xff == SQLITE_IOERR }
+  public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+}
+
+/// One SQLite connection. Not thread-safe on purpose: each thread that needs the database opens its own
+/// connection, which is how SQLite in WAL mode lets readers and the writer proceed concurrently.
+public final class SQLiteConnection {
+  let handle: OpaquePointer
+  public let path: String
+  private var cache: [String: SQLiteStatement] = [:]
+
+  public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 10_000) throws {
+    var db: OpaquePointer?
+    let flags =
+      (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+    let rc = sqlite3_open_v2(path, &db, flags, nil)
+    guard rc == SQLITE_OK, let db else {
+      let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+      if let db { sqlite3_close_v2(db) }
+      throw SQLiteError(code: rc, message: "\(path): \(message)", sql: nil)
+    }
+    handle = db
+    self.path = path
+    sqlite3_extended_result_codes(db, 1)
+    sqlite3_busy_timeout(db, busyTimeoutMs)
+  }
+
+  deinit {
+    cache.removeAll()
+    sqlite3_close_v2(handle)
+  }
+
+  func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
+    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+  }
+
+  /// Runs one or more statements that return no rows.
+  public func execute(_ sql: String) throws {
+    var err: UnsafeMutablePointer<CChar>?
+    let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+    if rc != SQLITE_OK {
+      let message = err.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+      sqlite3_free(err)
+      throw SQLiteError(code: rc, message: message, sql: sql)
+    }
+  }
+
+  /// A prepared statement, cached by its text: the hot paths run the same few statements millions of times.
+  public func statement(_ sql: String) throws -> SQLiteStatement {
+    if let s = cache[sql] {
+      s.reset()
+      return s
+    }
+    let s = try SQLiteStatement(connection: self, sql: sql)
+    cache[sql] = s
+    return s
+  }
+
+  public var changes: Int { Int(sqlite3_changes(handle)) }
+  public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+  public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+  /// Runs `body` in a transaction. `immediate` takes the write lock up front so that the busy handler,
+  /// not a failed commit, resolves contention with other writers.
+  public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+    try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+    do {
+      let value = try body()
+      try execute("COMMIT")
+      return value
+    } catch {
+      if inTransaction { try? execute("ROLLBACK") }
+      throw error
+    }
+  }
+
+  /// The first column of the first row, as an integer.
+  public func scalar(_ sql: String, _ args: [SQLiteValue] = []) throws -> Int64? {
+    let s = try statement(sql)
+    try s.bind(args)
+    guard try s.step() else { return nil }
+    return s.isNull(0) ? nil : s.int64(0)
+  }
+}
+
+/// A value to bind.
+public enum SQLiteValue: Sendable {
+  case int(Int64)
+  case text(String)
+  case double(Double)
+  case null
+
+  public static func optional(_ v: Int64?) -> SQLiteValue { v.map { .int($0) } ?? .null }
+  public static func optional(_ v: String?) -> SQLiteValue { v.map { .text($0) } ?? .null }
+}
+
+/// A prepared statement; `step()` returns true while there is a row.
+public final class SQLiteStatement {
+  let handle: OpaquePointer
+  unowned let connection: SQLiteConnection
+  let sql: String
+
+  init(connection: SQLiteConnection, sql: String) throws {
+    var stmt: OpaquePointer?
+    let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+    guard rc == SQLITE_OK, let stmt else { throw connection.error(rc, sql) }
+    handle = stmt
+    self.connection = connection
+    self.sql = sql
+  }
+
+  deinit { sqlite3_finalize(handle) }
+
+  public func reset() {
+    sqlite3_reset(handle)
+    sqlite3_clear_bindings(handle)
+  }
+
+  public func bind(_ args: [SQLiteValue]) throws {
+    for (i, v) in args.enumerated() { try bind(v, at: Int32(i + 1)) }
+  }
+
+  public func bind(_ v: SQLiteValue, at i: Int32) throws {
+    let rc: Int32
+    switch v {
+    case .int(let x): rc = sqlite3_bind_int64(handle, i, x)
+    case .double(let x): rc = sqlite3_bind_double(handle, i, x)
+    case .null: rc = sqlite3_bind_null(handle, i)
+    case .text(let s):
+      var s = s
+      rc = s.withUTF8 { buf in
+        buf.withMemoryRebound(to: CChar.self) { csqlite_bind_text_transient(handle, i, $0.baseAddress, Int32(buf.count)) }
+      }
+    }
+    if rc != SQLITE_OK { throw connection.error(rc, sql) }
+  }
+
+  public func bind(_ x: Int64, at i: Int32) { sqlite3_bind_int64(handle, i, x) }
+  public func bind(_ s: String, at i: Int32) {
+    var s = s
+    s.withUTF8 { buf in
+      buf.withMemoryRebound(to: CChar.self) { _ = csqlite_bind_text_transient(handle, i, $0.baseAddress, Int32(buf.count)) }
+    }
+  }
+  public func bind(_ s: String?, at i: Int32) {
+    if let s { bind(s, at: i) } else { sqlite3_bind_null(handle, i) }
+  }
+  public func bind(_ x: Int64?, at i: Int32) {
+    if let x { sqlite3_bind_int64(handle, i, x) } else { sqlite3_bind_null(handle, i) }
+  }
+
+  /// Advances; true when a row is available, false when done.
+  @discardableResult
+  public func step() throws -> Bool {
+    let rc = sqlite3_step(handle)
+    if rc == SQLITE_ROW { return true }
+    if rc == SQLITE_DONE { return false }
+    let err = connection.error(rc, sql)
+    sqlite3_reset(handle)
+    throw err
+  }
+
+  /// Runs a statement that returns no rows, with arguments.
+  public func run(_ args: [SQLiteValue] = []) throws {
+    reset()
+    try bind(args)
+    try step()
+  }
+
+  public func isNull(_ c: Int32) -> Bool { sqlite3_column_type(handle, c) == SQLITE_NULL }
+  public func int64(_ c: Int32) -> Int64 { sqlite3_column_int64(handle, c) }
+  public func int(_ c: Int32) -> Int { Int(sqlite3_column_int64(handle, c)) }
+  public func optionalInt64(_ c: Int32) -> Int64? { isNull(c) ? nil : int64(c) }
+  public func optionalInt(_ c: Int32) -> Int? { isNull(c) ? nil : int(c) }
+  public func double(_ c: Int32) -> Double { sqlite3_column_double(handle, c) }
+  public func text(_ c: Int32) -> String {
+    guard let p = sqlite3_column_text(handle, c) else { return "" }
+    let n = Int(sqlite3_column_bytes(handle, c))
+    return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+  }
+  public func optionalText(_ c: Int32) -> String? { isNull(c) ? nil : text(c) }
+}

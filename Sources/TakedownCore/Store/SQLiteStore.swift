@@ -1,0 +1,289 @@
+import CSQLite
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The SQLite implementation of the queue and of every read the CLI makes.
+/// One instance per thread (it owns one connection).
+public final class SQLiteStore: CheckQueue {
+  public let db: SQLiteConnection
+
+  /// Opens (creating when `create`) the database, sets WAL and durability, and migrates.
+  public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000) throws {
+    if !create && access(path, F_OK) != 0 {
+      throw StoreError.noDatabase(path)
+    }
+    db = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
+    // WAL lets the CLI read while the daemon writes; FULL makes a committed check survive power loss,
+    // and costs little because results are committed in batches.
+    try db.execute("PRAGMA journal_mode = WAL")
+    try db.execute("PRAGMA synchronous = FULL")
+    try db.execute("PRAGMA foreign_keys = ON")
+    let applied = (try? db.scalar("SELECT count(*) FROM schema_migrations")) ?? -1
+    if applied != Int64(Migrations.all.count) { try db.migrate() }
+  }
+
+  // MARK: Enqueue
+
+  public func enqueue(_ items: [EnqueueItem], now: Int64) throws -> EnqueueCounts {
+    var counts = EnqueueCounts()
+    try db.transaction {
+      let insertURL = try db.statement(
+        "INSERT INTO urls(url, host, created_at, next_check_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT(url) DO NOTHING")
+      let findURL = try db.statement("SELECT id FROM urls WHERE url = ?1")
+      let insertReport = try db.statement(
+        """
+        INSERT OR IGNORE INTO reports(url_id, reported_at, campaign, notice, rightholder, work, deadline, created_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        """)
+      for item in items {
+        insertURL.reset()
+        insertURL.bind(item.url.url, at: 1)
+        insertURL.bind(item.url.host, at: 2)
+        insertURL.bind(now, at: 3)
+        try insertURL.step()
+        let urlID: Int64
+        if db.changes == 1 {
+          counts.new += 1
+          urlID = db.lastInsertRowID
+        } else {
+          counts.alreadyQueued += 1
+          findURL.reset()
+          findURL.bind(item.url.url, at: 1)
+          guard try findURL.step() else { continue }
+          urlID = findURL.int64(0)
+        }
+        let r = item.report
+        insertReport.reset()
+        insertReport.bind(urlID, at: 1)
+        insertReport.bind(r.reportedAt ?? now, at: 2)
+        insertReport.bind(r.campaign, at: 3)
+        insertReport.bind(r.notice, at: 4)
+        insertReport.bind(r.rightholder, at: 5)
+        insertReport.bind(r.work, at: 6)
+        insertReport.bind(r.deadline, at: 7)
+        insertReport.bind(now, at: 8)
+        try insertReport.step()
+        counts.reportsAdded += db.changes
+      }
+    }
+    return counts
+  }
+
+  // MARK: Claim / complete / release
+
+  public func claim(holder: String, limit: Int, now: Int64, leaseMs: Int64) throws -> [ClaimedURL] {
+    let until = now + leaseMs
+    return try db.transaction {
+      // Setting next_check_at to the lease's end makes an expired lease (a crash) due again by itself.
+      let s = try db.statement(
+        """
+        UPDATE urls SET lease_holder = ?1, lease_until = ?2, next_check_at = ?2, attempt = attempt + 1
+        WHERE id IN (SELECT id FROM urls WHERE next_check_at <= ?3 ORDER BY next_check_at LIMIT ?4)
+        RETURNING id, url, host, attempt, status, reason, removal_streak, failure_streak,
+                  first_online_at, taken_down_at, first_taken_down_at
+        """)
+      s.bind(holder, at: 1)
+      s.bind(until, at: 2)
+      s.bind(now, at: 3)
+      s.bind(Int64(limit), at: 4)
+      var out: [ClaimedURL] = []
+      out.reserveCapacity(limit)
+      while try s.step() {
+        let state = ScheduleState(
+          status: URLStatus(rawValue: s.text(4)) ?? .pending,
+          reason: s.optionalText(5).flatMap(Reason.init(rawValue:)),
+          removalStreak: s.int(6), failureStreak: s.int(7), firstOnlineAt: s.optionalInt64(8),
+          takenDownAt: s.optionalInt64(9), firstTakenDownAt: s.optionalInt64(10))
+        out.append(ClaimedURL(id: s.int64(0), url: s.text(1), host: s.text(2), attempt: s.int64(3), state: state))
+      }
+      return out
+    }
+  }
+
+  public func complete(
+    _ results: [ProbeResult], holder: String, config: ScheduleConfig, jitter: () -> Double
+  ) throws -> CompletionStats {
+    var stats = CompletionStats()
+    try db.transaction {
+      let update = try db.statement(
+        """
+        UPDATE urls SET status = ?4, reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
+          first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
+          removal_streak = ?12, failure_streak = ?13, lease_holder = NULL, lease_until = NULL
+        WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
+        """)
+      let insertCheck = try db.statement(
+        """
+        INSERT INTO checks(url_id, attempt, checked_at, observed, status, reason, http_status, curl_code,
+          final_url, redirects, remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+        """)
+      let insertEvent = try db.statement(
+        "INSERT INTO events(url_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+      for r in results {
+        let outcome = SchedulePolicy.apply(
+          r.claim.state, observation: r.observation, reason: r.reason, now: r.checkedAt, config: config,
+          jitter: jitter())
+        let st = outcome.state
+        update.reset()
+        update.bind(r.claim.id, at: 1)
+        update.bind(r.claim.attempt, at: 2)
+        update.bind(holder, at: 3)
+        update.bind(st.status.rawValue, at: 4)
+        update.bind(st.reason?.rawValue, at: 5)
+        update.bind(r.httpStatus.map(Int64.init), at: 6)
+        update.bind(r.checkedAt, at: 7)
+        update.bind(outcome.nextCheckAt, at: 8)
+        update.bind(st.firstOnlineAt, at: 9)
+        update.bind(st.takenDownAt, at: 10)
+        update.bind(st.firstTakenDownAt, at: 11)
+        update.bind(Int64(st.removalStreak), at: 12)
+        update.bind(Int64(st.failureStreak), at: 13)
+        try update.step()
+        guard db.changes == 1 else {
+          stats.stale += 1
+          continue
+        }
+        insertCheck.reset()
+        insertCheck.bind(r.claim.id, at: 1)
+        insertCheck.bind(r.claim.attempt, at: 2)
+        insertCheck.bind(r.checkedAt, at: 3)
+        insertCheck.bind(r.observation.rawValue, at: 4)
+        insertCheck.bind(st.status.rawValue, at: 5)
+        insertCheck.bind(r.reason.rawValue, at: 6)
+        insertCheck.bind(r.httpStatus.map(Int64.init), at: 7)
+        insertCheck.bind(Int64(r.curlCode), at: 8)
+        insertCheck.bind(r.finalURL, at: 9)
+        insertCheck.bind(Int64(r.redirects), at: 10)
+        insertCheck.bind(r.remoteIP, at: 11)
+        insertCheck.bind(r.timings.dnsUs, at: 12)
+        insertCheck.bind(r.timings.connectUs, at: 13)
+        insertCheck.bind(r.timings.tlsUs, at: 14)
+        insertCheck.bind(r.timings.firstByteUs, at: 15)
+        insertCheck.bind(r.timings.totalUs, at: 16)
+        insertCheck.bind(r.bytes, at: 17)
+        insertCheck.bind(holder, at: 18)
+        try insertCheck.step()
+        stats.recorded += 1
+        if let t = outcome.transition {
+          insertEvent.reset()
+          insertEvent.bind(r.claim.id, at: 1)
+          insertEvent.bind(r.checkedAt, at: 2)
+          insertEvent.bind(t.from.rawValue, at: 3)
+          insertEvent.bind(t.to.rawValue, at: 4)
+          insertEvent.bind(st.reason?.rawValue, at: 5)
+          try insertEvent.step()
+          if t.to == .takenDown { stats.newlyTakenDown += 1 }
+          if t.to == .reappeared { stats.newlyReappeared += 1 }
+        }
+      }
+    }
+    return stats
+  }
+
+  public func release(_ claims: [ClaimedURL], holder: String, now: Int64) throws {
+    guard !claims.isEmpty else { return }
+    try db.transaction {
+      let s = try db.statement(
+        """
+        UPDATE urls SET lease_holder = NULL, lease_until = NULL, next_check_at = ?4
+        WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
+        """)
+      for c in claims {
+        s.reset()
+        s.bind(c.id, at: 1)
+        s.bind(c.attempt, at: 2)
+        s.bind(holder, at: 3)
+        s.bind(now, at: 4)
+        try s.step()
+      }
+    }
+  }
+
+  public func releaseAll(holder: String, now: Int64) throws -> Int {
+    try db.transaction {
+      try db.statement(
+        """
+        UPDATE urls SET lease_holder = NULL, lease_until = NULL, next_check_at = min(next_check_at, ?2)
+        WHERE lease_holder = ?1
+        """
+      ).run([.text(holder), .int(now)])
+      return db.changes
+    }
+  }
+
+  public func nextDueAt() throws -> Int64? {
+    try db.scalar("SELECT min(next_check_at) FROM urls WHERE next_check_at IS NOT NULL")
+  }
+
+  public func countDue(now: Int64) throws -> Int {
+    Int(try db.scalar("SELECT count(*) FROM urls WHERE next_check_at <= ?", [.int(now)]) ?? 0)
+  }
+
+  /// Leases currently held (by anyone) that have not expired.
+  public func countLeased() throws -> Int {
+    Int(try db.scalar("SELECT count(*) FROM urls WHERE lease_holder IS NOT NULL") ?? 0)
+  }
+
+  /// Withdraws a URL: it is never checked again. Returns false when there is no such URL.
+  public func cancel(id: Int64, now: Int64) throws -> Bool {
+    try db.transaction {
+      guard let old = try db.statement("SELECT status FROM urls WHERE id = ?").firstText([.int(id)]) else {
+        return false
+      }
+      if old == URLStatus.cancelled.rawValue { return true }
+      try db.statement(
+        """
+        UPDATE urls SET status = 'cancelled', reason = 'cancelled', next_check_at = NULL,
+          lease_holder = NULL, lease_until = NULL WHERE id = ?1
+        """
+      ).run([.int(id)])
+      try db.statement("INSERT INTO events(url_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)")
+        .run([.int(id), .int(now), .text(old), .text("cancelled"), .text("cancelled")])
+      return true
+    }
+  }
+
+  /// Stores one summary row.
+  public func recordSummary(_ s: StoredSummary) throws {
+    try db.statement(
+      """
+      INSERT INTO summaries(at, interval_ms, holder, checks, checks_per_second, pending, online, taken_down,
+        unreachable, reappeared, cancelled, newly_taken_down, newly_reappeared, due)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+      """
+    ).run([
+      .int(s.at), .int(s.intervalMs), .text(s.holder), .int(Int64(s.checks)), .double(s.checksPerSecond),
+      .int(Int64(s.byStatus[.pending] ?? 0)), .int(Int64(s.byStatus[.online] ?? 0)),
+      .int(Int64(s.byStatus[.takenDown] ?? 0)), .int(Int64(s.byStatus[.unreachable] ?? 0)),
+      .int(Int64(s.byStatus[.reappeared] ?? 0)), .int(Int64(s.byStatus[.cancelled] ?? 0)),
+      .int(Int64(s.newlyTakenDown)), .int(Int64(s.newlyReappeared)), .int(Int64(s.due)),
+    ])
+  }
+
+  /// Flushes the WAL into the main file (on shutdown, so the file alone is a complete copy).
+  public func checkpoint() throws {
+    try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+  }
+}
+
+/// Errors of the store that are not SQLite's own.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+  case noDatabase(String)
+  public var description: String {
+    switch self {
+    case .noDatabase(let p): return "no database at \(p) (enqueue URLs with takedownctl enqueue first, or pass --db)"
+    }
+  }
+}
+
+extension SQLiteStatement {
+  func firstText(_ args: [SQLiteValue]) throws -> String? {
+    reset()
+    try bind(args)
+    guard try step() else { return nil }
+    return optionalText(0)
+  }
+}

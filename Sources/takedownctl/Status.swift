@@ -1,0 +1,151 @@
+import ArgumentParser
+import TakedownCore
+
+struct Status: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show one URL's current state and its reports.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Flag(name: .long, help: "Print JSON.") var json = false
+  @Argument(help: "The URL (any spelling of it) or its id.") var urlOrID: String
+
+  func run() throws {
+    let store = try database.open(create: false)
+    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
+      printError("takedownctl: '\(urlOrID)' is not in the queue")
+      throw ExitCode(SysExit.dataError.rawValue)
+    }
+    if json {
+      print(rec.json.rendered(pretty: true))
+      return
+    }
+    func t(_ v: Int64?) -> String { v.map(Timestamp.iso) ?? "-" }
+    var lines = [
+      "url:             \(rec.url)",
+      "id:              \(rec.id)",
+      "status:          \(rec.status.rawValue)",
+      "reason:          \(rec.reason ?? "-")",
+      "http status:     \(rec.httpStatus.map(String.init) ?? "-")",
+      "checks:          \(rec.checks)",
+      "last checked:    \(t(rec.lastCheckedAt))",
+      "next check:      \(t(rec.nextCheckAt))",
+      "first online:    \(t(rec.firstOnlineAt))",
+      "taken down:      \(t(rec.takenDownAt))",
+    ]
+    if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
+    for r in rec.reports {
+      var parts = ["reported \(Timestamp.iso(r.reportedAt))"]
+      if let c = r.campaign { parts.append("campaign \(c)") }
+      if let n = r.notice { parts.append("notice \(n)") }
+      if let h = r.rightholder { parts.append("rightholder \(h)") }
+      if let w = r.work { parts.append("work \(w)") }
+      if let d = r.deadline { parts.append("deadline \(Timestamp.iso(d))") }
+      lines.append("report:          " + parts.joined(separator: ", "))
+    }
+    print(lines.joined(separator: "\n"))
+  }
+}
+
+struct List: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List URLs, optionally filtered.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Option(name: .long, help: "Only this status (\(URLStatus.allCases.map(\.rawValue).joined(separator: ", "))).")
+  var status: String?
+  @Option(name: .long, help: "Only this host.") var host: String?
+  @Option(name: .long, help: "Only URLs reported in this campaign.") var campaign: String?
+  @Option(name: .long, help: "At most this many rows.") var limit: Int?
+  @Flag(name: .long, help: "Print JSON (an array).") var json = false
+
+  func validate() throws {
+    if let status, URLStatus(rawValue: status) == nil {
+      throw ValidationError(
+        "--status '\(status)' is not one of \(URLStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+  }
+
+  func run() throws {
+    let store = try database.open(create: false)
+    let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit)
+    var first = true
+    if json { print("[", terminator: "") }
+    try withStoreErrors {
+      try store.list(filter) { rec in
+        if json {
+          print((first ? "\n  " : ",\n  ") + rec.json.rendered(), terminator: "")
+        } else {
+          print(
+            "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url)")
+        }
+        first = false
+      }
+    }
+    if json { print(first ? "]" : "\n]") }
+  }
+}
+
+struct History: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show every check of one URL, oldest first.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Flag(name: .long, help: "Print JSON.") var json = false
+  @Argument(help: "The URL or its id.") var urlOrID: String
+
+  func run() throws {
+    let store = try database.open(create: false)
+    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
+      printError("takedownctl: '\(urlOrID)' is not in the queue")
+      throw ExitCode(SysExit.dataError.rawValue)
+    }
+    let checks = try withStoreErrors { try store.history(urlID: rec.id) }
+    if json {
+      print(
+        JSON.object([
+          ("url", .string(rec.url)), ("id", .int(rec.id)), ("status", .string(rec.status.rawValue)),
+          ("checks", .array(checks.map(\.json))),
+        ]).rendered(pretty: true))
+      return
+    }
+    print("\(rec.url) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
+    for c in checks {
+      print(
+        "\(Timestamp.iso(c.checkedAt))\t\(c.observed)\t\(c.status)\t\(c.reason)\thttp \(c.httpStatus.map(String.init) ?? "-")"
+          + "\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms\t\(c.remoteIP ?? "-")\t\(c.finalURL ?? "-")")
+    }
+  }
+}
+
+struct Summary: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Counts by status, the backlog, and the last interval.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Flag(name: .long, help: "Print JSON.") var json = false
+
+  func run() throws {
+    let store = try database.open(create: false)
+    let report = try withStoreErrors { try SummaryReport.load(from: store, now: Timestamp.nowMs()) }
+    print(json ? report.json.rendered(pretty: true) : report.text)
+  }
+}
+
+struct Cancel: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Withdraw URLs: they are never checked again.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Argument(help: "URLs or ids.") var urlsOrIDs: [String]
+
+  func run() throws {
+    let store = try database.open(create: false)
+    var missing = 0
+    for u in urlsOrIDs {
+      guard let rec = try withStoreErrors({ try store.lookup(u) }) else {
+        printError("takedownctl: '\(u)' is not in the queue")
+        missing += 1
+        continue
+      }
+      _ = try withStoreErrors { try store.cancel(id: rec.id, now: Timestamp.nowMs()) }
+      print("cancelled \(rec.url)")
+    }
+    if missing > 0 { throw ExitCode(SysExit.dataError.rawValue) }
+  }
+}

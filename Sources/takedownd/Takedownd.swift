@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TakedownCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@main
+struct Takedownd: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "takedownd",
+    abstract: "Checks reported URLs until they are taken down, and keeps watching them.",
+    discussion: """
+      Claims due URLs from the SQLite queue, checks them with libcurl, records every check and reschedules.
+      SIGTERM or SIGINT stops it cleanly: in-flight checks finish (up to probe.shutdown_grace), the rest
+      are released for the next run.
+      """)
+
+  @Option(name: .long, help: "Configuration file (TOML). Without it, built-in defaults apply.")
+  var config: String?
+
+  @Option(name: .long, help: "Database file; overrides the config's `database`.")
+  var db: String?
+
+  @Flag(name: .long, help: "Check everything that is due (again while anything is due), print the summary, exit.")
+  var once = false
+
+  func run() async throws {
+    let cfg: Config
+    do {
+      cfg = try config.map { try ConfigLoader.load(path: $0) } ?? Config()
+    } catch {
+      FileHandle.standardError.write(Data("takedownd: \(error)\n".utf8))
+      throw ExitCode(78)
+    }
+    let level = Logger.Level(rawValue: cfg.log.level) ?? .info
+    LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
+    let logger = Logger(label: "takedownd")
+    let path = DatabaseLocation.resolve(flag: db, config: cfg)
+
+    // One daemon per database per host: a second one would release the first one's leases at start.
+    let lock = open(path + ".takedownd.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard lock >= 0 else {
+      logger.critical("cannot create the lock file next to the database", metadata: ["path": "\(path).takedownd.lock", "error": "\(String(cString: strerror(errno)))"])
+      throw ExitCode(73)
+    }
+    guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+      logger.critical("another takedownd is already running on this database", metadata: ["db": "\(path)"])
+      throw ExitCode(75)
+    }
+
+    let runner = CheckRunner(
+      config: cfg, databasePath: path, holder: cfg.nodeName ?? DatabaseLocation.hostName(),
+      options: .init(once: once), logger: logger)
+    let service = CheckerService(runner: runner)
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    do {
+      try await group.run()
+    } catch let error as SQLiteError {
+      logger.critical("database failure", metadata: ["error": "\(error)"])
+      throw ExitCode(error.isDiskFull ? 74 : 70)
+    } catch let error as StoreError {
+      logger.critical("database failure", metadata: ["error": "\(error)"])
+      throw ExitCode(66)
+    }
+    if once {
+      let store = try SQLiteStore(path: path)
+      print(try SummaryReport.load(from: store, now: Timestamp.nowMs()).text)
+    }
+  }
+}
+
+/// Runs the blocking check loop on a thread of its own and turns ServiceLifecycle's graceful shutdown
+/// (SIGTERM/SIGINT) into a stop request.
+struct CheckerService: Service {
+  let runner: CheckRunner
+
+  func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        let thread = Thread {
+          do {
+            try runner.run()
+            continuation.resume()
+          } catch {
+            continuation.resume(throwing: error)
+          }
+        }
+        thread.name = "takedown-runner"
+        thread.start()
+      }
+    } onGracefulShutdown: {
+      runner.requestStop()
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+@testable import TakedownCore
+
+/// A fresh directory under /tmp, removed when the value goes away.
+final class TempDir {
+  let path: String
+  init() {
+    path = NSTemporaryDirectory() + "takedown-test-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite struct StoreTests {
+  let dir = TempDir()
+  var dbPath: String { dir.path + "/t.sqlite" }
+
+  func item(_ u: String, campaign: String? = nil, notice: String? = nil) throws -> EnqueueItem {
+    EnqueueItem(url: try URLNormalizer.normalize(u).get(), report: ReportMetadata(campaign: campaign, notice: notice))
+  }
+
+  @Test func enqueueStoresEachURLOnceAndEachReportOnce() throws {
+    let store = try SQLiteStore(path: dbPath)
+    var c = try store.enqueue([try item("http://a.test/1"), try item("HTTP://A.TEST:80/1#x"), try item("http://a.test/2")], now: 1000)
+    #expect(c.new == 2)
+    #expect(c.alreadyQueued == 1)
+    #expect(c.reportsAdded == 2)
+    c = try store.enqueue([try item("http://a.test/1", campaign: "c1", notice: "n1"), try item("http://a.test/1")], now: 2000)
+    #expect(c.new == 0)
+    #expect(c.alreadyQueued == 2)
+    #expect(c.reportsAdded == 1)
+    #expect(try store.db.scalar("SELECT count(*) FROM urls") == 2)
+    let rec = try #require(try store.lookup("http://a.test/1"))
+    #expect(rec.reports.count == 2)
+    #expect(rec.status == .pending)
+    #expect(rec.nextCheckAt == 1000)
+  }
+
+  @Test func claimLeasesAndCompleteRecordsOncePerAttempt() throws {
+    let store = try SQLiteStore(path: dbPath)
+    _ = try store.enqueue([try item("http://a.test/1"), try item("http://a.test/2")], now: 1000)
+    let claimed = try store.claim(holder: "h1", limit: 10, now: 2000, leaseMs: 60_000)
+    #expect(claimed.count == 2)
+    #expect(claimed.allSatisfy { $0.attempt == 1 })
+    // Leased URLs are not due for anyone else.
+    #expect(try store.claim(holder: "h2", limit: 10, now: 3000, leaseMs: 60_000).isEmpty)
+
+    let results = claimed.map {
+      ProbeResult(
+        claim: $0, checkedAt: 4000, observation: .online, reason: .http200, httpStatus: 200, curlCode: 0,
+        finalURL: $0.url, redirects: 0, remoteIP: "127.0.0.1", timings: .init(), bytes: 10)
+    }
+    let stats = try store.complete(results, holder: "h1", config: ScheduleConfig(), jitter: { 0.5 })
+    #expect(stats.recorded == 2)
+    // The same results again (a retried batch) must not add check rows.
+    let again = try store.complete(results, holder: "h1", config: ScheduleConfig(), jitter: { 0.5 })
+    #expect(again.recorded == 0)
+    #expect(again.stale == 2)
+    #expect(try store.db.scalar("SELECT count(*) FROM checks") == 2)
+    #expect(try store.countLeased() == 0)
+    let rec = try #require(try store.lookup("http://a.test/1"))
+    #expect(rec.status == .online)
+    #expect(rec.checks == 1)
+    #expect(rec.nextCheckAt == 4000 + ScheduleConfig().recheckIntervalMs)
+  }
+
+  @Test func expiredLeaseIsReclaimedAndTheLateResultIsDropped() throws {
+    let store = try SQLiteStore(path: dbPath)
+    _ = try store.enqueue([try item("http://a.test/1")], now: 1000)
+    let first = try store.claim(holder: "dead", limit: 10, now: 2000, leaseMs: 1000)
+    #expect(first.count == 1)
+    #expect(try store.claim(holder: "h2", limit: 10, now: 2500, leaseMs: 1000).isEmpty)
+    let second = try store.claim(holder: "h2", limit: 10, now: 3001, leaseMs: 60_000)
+    #expect(second.count == 1)
+    #expect(second[0].attempt == 2)
+    let late = ProbeResult(
+      claim: first[0], checkedAt: 3500, observation: .removed, reason: .http404, httpStatus: 404, curlCode: 0,
+      finalURL: nil, redirects: 0, remoteIP: nil, timings: .init(), bytes: 0)
+    let s = try store.complete([late], holder: "dead", config: ScheduleConfig(), jitter: { 0.5 })
+    #expect(s.stale == 1)
+    #expect(try store.db.scalar("SELECT count(*) FROM checks") == 0)
+    #expect(try store.lookup("1")?.leaseHolder == "h2")
+  }
+
+  @Test func releaseAndReleaseAll() throws {
+    let store = try SQLiteStore(path: dbPath)
+    _ = try store.enqueue([try item("http://a.test/1"), try item("http://a.test/2")], now: 1000)
+    let claimed = try store.claim(holder: "me", limit: 10, now: 2000, leaseMs: 60_000)
+    try store.release([claimed[0]], holder: "me", now: 2100)
+    #expect(try store.countLeased() == 1)
+    #expect(try store.countDue(now: 2100) == 1)
+    #expect(try store.releaseAll(holder: "me", now: 2200) == 1)
+    #expect(try store.countLeased() == 0)
+    #expect(try store.countDue(now: 2200) == 2)
+  }
+
+  @Test func cancelStopsChecksAndRecordsAnEvent() throws {
+    let store = try SQLiteStore(path: dbPath)
+    _ = try store.enqueue([try item("http://a.test/1")], now: 1000)
+    #expect(try store.cancel(id: 1, now: 1500))
+    #expect(try store.claim(holder: "h", limit: 10, now: 9_999_999, leaseMs: 1000).isEmpty)
+    #expect(try store.lookup("1")?.status == .cancelled)
+    #expect(try store.db.scalar("SELECT count(*) FROM events WHERE to_status = 'cancelled'") == 1)
+    #expect(try store.cancel(id: 42, now: 1500) == false)
+  }
+
+  @Test func migrationsAreRecordedAndReopeningIsANoOp() throws {
+    _ = try SQLiteStore(path: dbPath)
+    let again = try SQLiteStore(path: dbPath)
+    #expect(try again.db.scalar("SELECT count(*) FROM schema_migrations") == Int64(Migrations.all.count))
+    #expect(try again.db.statement("PRAGMA journal_mode").firstText([]) == "wal")
+  }
+
+  @Test func refusesADatabaseFromANewerVersion() throws {
+    let store = try SQLiteStore(path: dbPath)
+    try store.db.execute("INSERT INTO schema_migrations VALUES ('9999_future', 0)")
+    #expect(throws: SQLiteError.self) { try SQLiteStore(path: dbPath) }
+  }
+
+  @Test func countsByStatusHasEveryStatus() throws {
+    let store = try SQLiteStore(path: dbPath)
+    let counts = try store.countsByStatus()
+    #expect(Set(counts.keys) == Set(URLStatus.allCases))
+  }
+}

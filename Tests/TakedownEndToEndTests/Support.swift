@@ -1,0 +1,134 @@
+import Foundation
+import TakedownCore
+import Testing
+
+/// The built `takedownd` and `takedownctl`: they sit next to the test bundle in the build folder.
+enum Binaries {
+  static let dir: String = {
+    if let env = ProcessInfo.processInfo.environment["TAKEDOWN_BIN_DIR"] { return env }
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return (exe as NSString).deletingLastPathComponent
+  }()
+  static var takedownd: String { dir + "/takedownd" }
+  static var takedownctl: String { dir + "/takedownctl" }
+}
+
+/// What a finished process left behind.
+struct Finished {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+}
+
+/// Runs a program to completion, output captured through files (no pipe can fill up and block it).
+@discardableResult
+func run(_ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir, env: [String: String] = [:])
+  throws -> Finished
+{
+  let p = try start(path, args, stdin: stdin, in: dir, env: env)
+  p.process.waitUntilExit()
+  return p.finish()
+}
+
+/// A process started in the background, with its output going to files in the test's directory.
+final class Running: @unchecked Sendable {
+  let process: Process
+  let outPath: String
+  let errPath: String
+  init(process: Process, outPath: String, errPath: String) {
+    self.process = process
+    self.outPath = outPath
+    self.errPath = errPath
+  }
+  var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+  var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+  func finish() -> Finished {
+    process.waitUntilExit()
+    return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+  }
+}
+
+func start(_ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir, env: [String: String] = [:])
+  throws -> Running
+{
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: path)
+  p.arguments = args
+  p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
+  var environment = ProcessInfo.processInfo.environment
+  environment.removeValue(forKey: "STATE_DIRECTORY")
+  environment.removeValue(forKey: "JOURNAL_STREAM")
+  for (k, v) in env { environment[k] = v }
+  p.environment = environment
+  let id = UUID().uuidString.prefix(8)
+  let out = dir.path + "/out-\(id).txt"
+  let err = dir.path + "/err-\(id).txt"
+  FileManager.default.createFile(atPath: out, contents: nil)
+  FileManager.default.createFile(atPath: err, contents: nil)
+  p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+  p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+  if let stdin {
+    let inPath = dir.path + "/in-\(id).txt"
+    FileManager.default.createFile(atPath: inPath, contents: stdin)
+    p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+  } else {
+    p.standardInput = FileHandle.nullDevice
+  }
+  try p.run()
+  return Running(process: p, outPath: out, errPath: err)
+}
+
+/// Polls a condition until it holds or the deadline passes; the await is for a state, not a guess at time.
+func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) throws -> Bool {
+  let deadline = ContinuousClock.now + timeout
+  while ContinuousClock.now < deadline {
+    if try condition() { return true }
+    Thread.sleep(forTimeInterval: 0.02)
+  }
+  return try condition()
+}
+
+/// A test config: loopback allowed (tests only), short timeouts, fast confirmations.
+func writeConfig(
+  in dir: TempDir, allowPrivate: Bool = true, timeout: String = "2s", confirmations: Int = 2,
+  confirmInterval: String = "0s", backoffBase: String = "1h", lease: String = "30s", concurrency: Int = 50,
+  extra: String = ""
+) throws -> String {
+  let text = """
+    database = "\(dir.path)/takedown.sqlite"
+    [probe]
+    concurrency = \(concurrency)
+    per_host_connections = \(concurrency)
+    connect_timeout = "1s"
+    timeout = "\(timeout)"
+    max_redirects = 5
+    allow_private_addresses = \(allowPrivate)
+    shutdown_grace = "2s"
+    [schedule]
+    confirmations = \(confirmations)
+    confirm_interval = "\(confirmInterval)"
+    backoff_base = "\(backoffBase)"
+    backoff_max = "6h"
+    lease = "\(lease)"
+    \(extra)
+    """
+  let path = dir.path + "/takedown.toml"
+  try text.write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
+/// Parses a JSON document printed by takedownctl.
+func jsonObject(_ text: String) throws -> [String: Any] {
+  let obj = try JSONSerialization.jsonObject(with: Data(text.utf8))
+  return try #require(obj as? [String: Any])
+}
+
+/// A fresh directory under /tmp, removed when the value goes away.
+final class TempDir: @unchecked Sendable {
+  let path: String
+  init() {
+    path = NSTemporaryDirectory() + "takedown-e2e-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+}
