@@ -119,6 +119,20 @@ final class TempDir {
     #expect(throws: SQLiteError.self) { try SQLiteStore(path: dbPath) }
   }
 
+  @Test func aLongLivedReaderSeesNewWrites() throws {
+    // Regression: a cached statement left on its row kept an old snapshot open, so the CLI (and the
+    // daemon's own due-checks) never saw newer data.
+    let reader = try SQLiteStore(path: dbPath)
+    #expect(try reader.db.scalar("SELECT count(*) FROM urls") == 0)
+    #expect(try reader.lookup("http://a.test/1") == nil)
+    let writer = try SQLiteStore(path: dbPath)
+    _ = try writer.enqueue([try item("http://a.test/1")], now: 1000)
+    #expect(try reader.db.scalar("SELECT count(*) FROM urls") == 1)
+    #expect(try reader.lookup("http://a.test/1") != nil)
+    _ = try writer.claim(holder: "w", limit: 1, now: 2000, leaseMs: 1000)
+    #expect(try reader.countLeased() == 1)
+  }
+
   @Test func countsByStatusHasEveryStatus() throws {
     let store = try SQLiteStore(path: dbPath)
     let counts = try store.countsByStatus()

@@ -68,7 +68,9 @@ struct URLNormalizerTests {
     Accept("http://127.0.0.1./", "http://127.0.0.1/"),
     // Underscore, hyphens and digits in labels.
     Accept("https://my_host.sub-domain.example123.com/", "https://my_host.sub-domain.example123.com/"),
-    Accept("https://" + String(repeating: "a", count: 63) + ".com/", "https://" + String(repeating: "a", count: 63) + ".com/"),
+    Accept(
+      "https://" + String(repeating: "a", count: 63) + ".com/",
+      "https://" + String(repeating: "a", count: 63) + ".com/"),
     // IDN hosts.
     Accept("https://bücher.example/", "https://xn--bcher-kva.example/"),
     Accept("https://BÜCHER.example/", "https://xn--bcher-kva.example/"),
@@ -151,7 +153,9 @@ struct URLNormalizerTests {
     Reject("http://a..b/", .invalidHost("a..b")),
     Reject("http://./", .invalidHost(".")),
     Reject("http://example.com../", .invalidHost("example.com..")),
-    Reject("http://" + String(repeating: "a", count: 64) + ".com/", .invalidHost(String(repeating: "a", count: 64) + ".com")),
+    Reject(
+      "http://" + String(repeating: "a", count: 64) + ".com/",
+      .invalidHost(String(repeating: "a", count: 64) + ".com")),
     Reject(
       "http://" + Array(repeating: String(repeating: "a", count: 63), count: 4).joined(separator: ".") + "/",
       .invalidHost(Array(repeating: String(repeating: "a", count: 63), count: 4).joined(separator: "."))),

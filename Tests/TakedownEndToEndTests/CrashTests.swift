@@ -37,7 +37,7 @@ import Testing
     let midRun = try waitUntil {
       (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) >= 40
     }
-    #expect(midRun)
+    #expect(midRun, "daemon output: \(first.stdout) \(first.stderr)")
     kill(first.process.processIdentifier, SIGKILL)
     _ = first.finish()
     #expect(first.process.terminationReason == .uncaughtSignal)
@@ -71,7 +71,9 @@ import Testing
     let db = dir.path + "/takedown.sqlite"
     let reader = try SQLiteStore(path: db, create: false)
     let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
-    #expect(try waitUntil { (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) >= 20 })
+    #expect(
+      try waitUntil { (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) >= 20 },
+      "daemon output: \(daemon.stdout) \(daemon.stderr)")
     let sentAt = ContinuousClock.now
     kill(daemon.process.processIdentifier, SIGTERM)
     let done = daemon.finish()

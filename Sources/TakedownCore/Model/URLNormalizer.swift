@@ -293,7 +293,9 @@ public enum URLNormalizer {
 
   // MARK: - Host
 
-  private static func canonicalHost(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Result<String, URLRejection> {
+  private static func canonicalHost(
+    _ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+  ) -> Result<String, URLRejection> {
     let invalid = { Result<String, URLRejection>.failure(.invalidHost(text(buf, start, end))) }
     var isASCII = true
     for i in start..<end {
@@ -555,7 +557,9 @@ public enum URLNormalizer {
 
   // MARK: - Port
 
-  private static func parsePort(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Result<Int?, URLRejection> {
+  private static func parsePort(
+    _ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int
+  ) -> Result<Int?, URLRejection> {
     if start == end { return .success(nil) }
     var value = 0
     for i in start..<end {
@@ -571,7 +575,9 @@ public enum URLNormalizer {
 
   // MARK: - Scheme
 
-  private static func looksLikeHostAndPort(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ colon: Int, _ end: Int) -> Bool {
+  private static func looksLikeHostAndPort(
+    _ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ colon: Int, _ end: Int
+  ) -> Bool {
     for i in start..<colon where buf[i] == UInt8(ascii: ".") {
       return true
     }
@@ -582,7 +588,9 @@ public enum URLNormalizer {
   }
 
   /// `literal` must be lowercase ASCII.
-  private static func equalsLowercase(_ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ literal: StaticString) -> Bool {
+  private static func equalsLowercase(
+    _ buf: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ literal: StaticString
+  ) -> Bool {
     guard end - start == literal.utf8CodeUnitCount else { return false }
     let lit = literal.utf8Start
     for k in 0..<(end - start) where lowercase(buf[start + k]) != lit[k] {

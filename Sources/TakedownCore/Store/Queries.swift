@@ -126,8 +126,10 @@ extension SQLiteStore {
       s = try db.statement("SELECT \(Self.urlColumns) FROM urls u WHERE u.url = ?")
       try s.bind([.text(n.url)])
     }
+    defer { s.reset() }
     guard try s.step() else { return nil }
     var rec = Self.record(s)
+    s.reset()
     let r = try db.statement(
       """
       SELECT reported_at, campaign, notice, rightholder, work, deadline FROM reports WHERE url_id = ?
@@ -164,6 +166,7 @@ extension SQLiteStore {
     sql += " ORDER BY u.id"
     if let l = f.limit { sql += " LIMIT \(l)" }
     let s = try db.statement(sql)
+    defer { s.reset() }
     try s.bind(args)
     while try s.step() { try body(Self.record(s)) }
   }
@@ -213,6 +216,7 @@ extension SQLiteStore {
         reappeared, cancelled, newly_taken_down, newly_reappeared, due
       FROM summaries ORDER BY at DESC, id DESC LIMIT 1
       """)
+    defer { s.reset() }
     guard try s.step() else { return nil }
     return StoredSummary(
       at: s.int64(0), intervalMs: s.int64(1), holder: s.text(2), checks: s.int(3), checksPerSecond: s.double(4),

@@ -94,6 +94,8 @@ public final class SQLiteConnection {
   /// The first column of the first row, as an integer.
   public func scalar(_ sql: String, _ args: [SQLiteValue] = []) throws -> Int64? {
     let s = try statement(sql)
+    // A statement left on a row keeps its read transaction (and its old snapshot) open: always reset.
+    defer { s.reset() }
     try s.bind(args)
     guard try s.step() else { return nil }
     return s.isNull(0) ? nil : s.int64(0)

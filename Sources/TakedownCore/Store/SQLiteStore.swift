@@ -53,6 +53,7 @@ public final class SQLiteStore: CheckQueue {
           findURL.bind(item.url.url, at: 1)
           guard try findURL.step() else { continue }
           urlID = findURL.int64(0)
+          findURL.reset()
         }
         let r = item.report
         insertReport.reset()
@@ -280,8 +281,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
 }
 
 extension SQLiteStatement {
-  func firstText(_ args: [SQLiteValue]) throws -> String? {
+  /// The first column of the first row, as text.
+  public func firstText(_ args: [SQLiteValue]) throws -> String? {
     reset()
+    defer { reset() }
     try bind(args)
     guard try step() else { return nil }
     return optionalText(0)
