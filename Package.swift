@@ -51,6 +51,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // The loopback site behind `make run` and `make bench`.
+    .executableTarget(
+      name: "takedown-testsite",
+      dependencies: ["TestHTTPServer"]
+    ),
     // A small real HTTP/1.1 server on 127.0.0.1 for tests and benchmarks (POSIX sockets, no mocks).
     .target(
       name: "TestHTTPServer",
