@@ -22,6 +22,7 @@ private let listenBacklog: Int32 = 4096
 struct ServerState {
   var stopped = false
   var listenFD: Int32
+  var stopWriteFD: Int32
   var listenerClosed = false
   var connectionFDs: Set<Int32> = []
   var connectionCount = 0
@@ -34,6 +35,10 @@ final class ServerCore: Sendable {
   let handler: @Sendable (TestRequest) -> TestResponse
   let state: Mutex<ServerState>
   let port: Int
+  /// Read end of a pipe whose write end `stop()` closes: delayed responses poll() on it, so
+  /// thousands of sleeping connections cost no CPU yet wake at once on stop. Closed only in
+  /// deinit, after every thread has let go of the core, so the number is never reused early.
+  let stopReadFD: Int32
 
   init(handler: @escaping @Sendable (TestRequest) -> TestResponse) throws {
     raiseFileLimitOnce()
@@ -47,15 +52,26 @@ final class ServerCore: Sendable {
       close(fd)
       throw error
     }
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else {
+      let err = errno
+      close(fd)
+      throw TestHTTPServerError(call: "pipe", errno: err)
+    }
+    for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     self.handler = handler
-    self.state = Mutex(ServerState(listenFD: fd))
+    self.stopReadFD = ends[0]
+    self.state = Mutex(ServerState(listenFD: fd, stopWriteFD: ends[1]))
     do {
       try spawnThread { [self] in acceptLoop(fd) }
     } catch {
       close(fd)
-      throw error
+      close(ends[1])
+      throw error  // deinit closes ends[0]
     }
   }
+
+  deinit { close(stopReadFD) }
 
   var isStopped: Bool { state.withLock { $0.stopped } }
 
@@ -63,6 +79,7 @@ final class ServerCore: Sendable {
     let first = state.withLock { s -> Bool in
       guard !s.stopped else { return false }
       s.stopped = true
+      close(s.stopWriteFD)  // wakes every delayed response (POLLHUP on stopReadFD)
       // On Linux, shutdown() on a listening socket makes a blocked accept() fail with EINVAL.
       shutdown(s.listenFD, Int32(SHUT_RDWR))
       for fd in s.connectionFDs { shutdown(fd, Int32(SHUT_RDWR)) }
@@ -202,15 +219,20 @@ final class ServerCore: Sendable {
     }
   }
 
-  /// Sleeps in short slices so stop() is not held up by a long `delay`. False if stopped.
+  /// Waits for `duration` unless the server is stopped first (then false). Uses poll() on the
+  /// stop pipe rather than sleep-and-check slices: with 2000 delayed connections, polling a
+  /// flag every few ms saturated the CPU and stretched a 2 s delay to over 4 s.
   private func sleep(_ duration: Duration) -> Bool {
     let deadline = ContinuousClock.now + duration
     while true {
-      if isStopped { return false }
-      let left = deadline - ContinuousClock.now
-      if left <= .zero { return true }
-      let micros = min(left, .milliseconds(10)).components
-      usleep(UInt32(micros.seconds * 1_000_000 + micros.attoseconds / 1_000_000_000_000))
+      let left = (deadline - ContinuousClock.now).components
+      if left.seconds < 0 || (left.seconds == 0 && left.attoseconds <= 0) { return true }
+      // Round up to whole milliseconds so we never wake just before the deadline and spin.
+      let millis = left.seconds * 1000 + (left.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+      var pfd = pollfd(fd: stopReadFD, events: Int16(POLLIN), revents: 0)
+      let rc = poll(&pfd, 1, Int32(clamping: millis))
+      if rc > 0 { return false }
+      if rc < 0 && errno != EINTR { return !isStopped }
     }
   }
 }
