@@ -7,7 +7,33 @@ APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 
-.PHONY: all deps build release run test bench clean
+# Where `make install` puts things (DESTDIR is prepended to each). The unit goes under PREFIX too:
+# /usr/local/lib/systemd/system and /usr/lib/systemd/system are both on systemd's unit path.
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# Fixed, not under PREFIX: the unit's ConfigurationDirectory=takedown is always /etc/takedown.
+CONFDIR      = /etc/takedown
+
+# The binaries `make install` copies. Left unset it is the release build, built first; set it
+# (e.g. BIN_DIR=.build/debug) to install binaries that are already built, without compiling.
+ifeq ($(origin BIN_DIR),undefined)
+BIN_DIR       := .build/release
+INSTALL_BUILD := release
+endif
+
+# Man pages come from swift-argument-parser's generate-manual, the tool behind its generate-manual
+# plugin, run directly on the binaries in BIN_DIR. The plugin itself would rebuild the whole package
+# in its own configuration under the package's build lock, and gives every product one section.
+ARGUMENT_PARSER = .build/checkouts/swift-argument-parser
+TOOLS_DIR       = $(CURDIR)/.build/tools
+GENERATE_MANUAL = $(TOOLS_DIR)/debug/generate-manual
+MAN_DATE       ?= $(shell git log -1 --format=%cs 2>/dev/null)
+
+.PHONY: all deps build release run test bench clean install uninstall manual-tool
 
 all: build
 
@@ -42,3 +68,64 @@ bench: deps
 
 clean:
 	rm -rf .build demo
+
+manual-tool:
+	@test -d $(ARGUMENT_PARSER) || $(SWIFT) package resolve
+	$(SWIFT) build --package-path $(ARGUMENT_PARSER) --scratch-path $(TOOLS_DIR) --product generate-manual
+
+# Binaries, the unit (ExecStart= rewritten to BINDIR), man pages, completions, and the config: an
+# existing /etc/takedown/takedown.toml is never overwritten; the shipped one then goes next to it
+# as takedown.toml.new.
+install: $(INSTALL_BUILD) manual-tool
+	@for b in takedownd takedownctl; do \
+	  test -x "$(BIN_DIR)/$$b" || { echo "no $(BIN_DIR)/$$b: build it, or set BIN_DIR"; exit 1; }; \
+	done
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+	  "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" \
+	  "$(DESTDIR)$(FISHCOMPDIR)" "$(DESTDIR)$(CONFDIR)"
+	install -m 0755 "$(BIN_DIR)/takedownd" "$(BIN_DIR)/takedownctl" "$(DESTDIR)$(BINDIR)/"
+	sed 's|^ExecStart=/usr/local/bin/takedownd |ExecStart=$(BINDIR)/takedownd |' systemd/takedownd.service \
+	  >"$(DESTDIR)$(UNITDIR)/takedownd.service"
+	@grep -q '^ExecStart=$(BINDIR)/takedownd ' "$(DESTDIR)$(UNITDIR)/takedownd.service" || \
+	  { echo "systemd/takedownd.service: no 'ExecStart=/usr/local/bin/takedownd ' line to rewrite"; exit 1; }
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/takedownd.service"
+	"$(GENERATE_MANUAL)" "$(BIN_DIR)/takedownd" --section 8 $(if $(MAN_DATE),--date $(MAN_DATE)) \
+	  --output-directory "$(DESTDIR)$(MANDIR)/man8"
+	"$(GENERATE_MANUAL)" "$(BIN_DIR)/takedownctl" --section 1 $(if $(MAN_DATE),--date $(MAN_DATE)) \
+	  --output-directory "$(DESTDIR)$(MANDIR)/man1"
+	chmod 0644 "$(DESTDIR)$(MANDIR)/man8/takedownd.8" "$(DESTDIR)$(MANDIR)/man1/takedownctl.1"
+	"$(BIN_DIR)/takedownctl" --generate-completion-script bash >"$(DESTDIR)$(BASHCOMPDIR)/takedownctl"
+	"$(BIN_DIR)/takedownctl" --generate-completion-script zsh >"$(DESTDIR)$(ZSHCOMPDIR)/_takedownctl"
+	"$(BIN_DIR)/takedownctl" --generate-completion-script fish >"$(DESTDIR)$(FISHCOMPDIR)/takedownctl.fish"
+	chmod 0644 "$(DESTDIR)$(BASHCOMPDIR)/takedownctl" "$(DESTDIR)$(ZSHCOMPDIR)/_takedownctl" \
+	  "$(DESTDIR)$(FISHCOMPDIR)/takedownctl.fish"
+	@conf="$(DESTDIR)$(CONFDIR)/takedown.toml"; \
+	if [ ! -e "$$conf" ]; then \
+	  install -m 0644 config/takedown.toml "$$conf" && echo "installed $$conf"; \
+	elif cmp -s config/takedown.toml "$$conf"; then \
+	  echo "$$conf is already the shipped one"; \
+	else \
+	  install -m 0644 config/takedown.toml "$$conf.new"; \
+	  echo "NOTE: kept your $$conf; the shipped one is $$conf.new (compare them and merge what you need)"; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "Next: systemctl daemon-reload && systemctl enable --now takedownd"; \
+	fi
+
+# Removes what install put there. The config goes only while it is still the shipped one: an edited
+# one is kept, and so is the database in /var/lib/private/takedownd.
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/takedownd" "$(DESTDIR)$(BINDIR)/takedownctl" \
+	  "$(DESTDIR)$(UNITDIR)/takedownd.service" \
+	  "$(DESTDIR)$(MANDIR)/man8/takedownd.8" "$(DESTDIR)$(MANDIR)/man1/takedownctl.1" \
+	  "$(DESTDIR)$(BASHCOMPDIR)/takedownctl" "$(DESTDIR)$(ZSHCOMPDIR)/_takedownctl" \
+	  "$(DESTDIR)$(FISHCOMPDIR)/takedownctl.fish"
+	@for f in "$(DESTDIR)$(CONFDIR)/takedown.toml" "$(DESTDIR)$(CONFDIR)/takedown.toml.new"; do \
+	  [ -e "$$f" ] || continue; \
+	  if cmp -s config/takedown.toml "$$f"; then rm -f "$$f"; else echo "kept $$f: it was edited"; fi; \
+	done; \
+	rmdir "$(DESTDIR)$(CONFDIR)" 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ]; then \
+	  echo "If the service was enabled: systemctl disable --now takedownd; systemctl daemon-reload."; \
+	  echo "The database stays in /var/lib/private/takedownd."; \
+	fi
