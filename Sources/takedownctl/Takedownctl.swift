@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TakedownCore
 
 @main
@@ -6,19 +7,45 @@ struct Takedownctl: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "takedownctl",
     abstract: "Enqueue reported URLs and read what takedownd found.",
-    subcommands: [Enqueue.self, Status.self, List.self, History.self, Summary.self, Cancel.self])
+    subcommands: [
+      Enqueue.self, Status.self, List.self, History.self, Summary.self, Events.self, Cancel.self,
+    ])
 }
 
 /// Options every subcommand shares: where the database is.
 struct DatabaseOptions: ParsableArguments {
-  @Option(name: .long, help: "Database file (default: the config's `database`, else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite).")
+  @Option(
+    name: .long,
+    help: "Database file (default: the database of --config, $TAKEDOWN_CONFIG or /etc/takedown/takedown.toml, else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite)."
+  )
   var db: String?
 
   @Option(name: .long, help: "Configuration file (TOML); its `database` key names the database.")
   var config: String?
 
+  /// The installed service's config: an operator's `takedownctl` finds the service's database with no flags.
+  static let serviceConfig = "/etc/takedown/takedown.toml"
+  /// Where systemd's StateDirectory=takedownd puts the service's relative database path.
+  static let serviceStateDirectory = "/var/lib/takedownd"
+
   func path() throws -> String {
     var cfg = Config()
+    let env = ProcessInfo.processInfo.environment
+    if db == nil && config == nil {
+      // Same lookup as the service: $TAKEDOWN_CONFIG, else the installed config, else the defaults.
+      let implicit = env["TAKEDOWN_CONFIG"] ?? (FileManager.default.fileExists(atPath: Self.serviceConfig) ? Self.serviceConfig : nil)
+      if let implicit {
+        do {
+          cfg = try ConfigLoader.load(path: implicit)
+        } catch {
+          printError("takedownctl: \(error)")
+          throw ExitCode(SysExit.config.rawValue)
+        }
+        if env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") && implicit == Self.serviceConfig {
+          return Self.serviceStateDirectory + "/" + cfg.database
+        }
+      }
+    }
     if let config {
       do {
         cfg = try ConfigLoader.load(path: config)

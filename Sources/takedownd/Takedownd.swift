@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import TakedownCore
 
 #if canImport(Glibc)
@@ -29,6 +30,8 @@ struct Takedownd: AsyncParsableCommand {
   var once = false
 
   func run() async throws {
+    // Until the reload handler is installed, a SIGHUP (logrotate, an eager operator) must not kill us.
+    signal(SIGHUP, SIG_IGN)
     let cfg: Config
     do {
       cfg = try config.map { try ConfigLoader.load(path: $0) } ?? Config()
@@ -52,9 +55,27 @@ struct Takedownd: AsyncParsableCommand {
       throw ExitCode(75)
     }
 
+    var metrics: DaemonMetrics?
+    if let listen = cfg.metrics.listen {
+      let m = DaemonMetrics()
+      do {
+        let server = try MetricsServer(listen: listen, metrics: m)
+        logger.info("metrics endpoint listening", metadata: ["listen": "\(listen)", "port": "\(server.port)"])
+        metrics = m
+      } catch {
+        logger.critical("cannot start the metrics endpoint", metadata: ["listen": "\(listen)", "error": "\(error)"])
+        throw ExitCode(78)
+      }
+    }
+    var reloader: (@Sendable () throws -> Config)?
+    if let configPath = config {
+      reloader = { try ConfigLoader.load(path: configPath) }
+    }
     let runner = CheckRunner(
       config: cfg, databasePath: path, holder: cfg.nodeName ?? DatabaseLocation.hostName(),
-      options: .init(once: once), logger: logger)
+      options: .init(once: once), logger: logger,
+      notifier: SDNotifier(environment: ProcessInfo.processInfo.environment), metrics: metrics,
+      reloadConfig: reloader)
     let service = CheckerService(runner: runner)
     let group = ServiceGroup(
       configuration: .init(
@@ -81,6 +102,13 @@ struct CheckerService: Service {
   let runner: CheckRunner
 
   func run() async throws {
+    // SIGHUP reloads the configuration; the runner applies it between two turns of its loop.
+    // The handler is in place before the first check starts: a SIGHUP's default action would kill us.
+    let hangupSignals = await UnixSignalsSequence(trapping: .sighup)
+    let hangups = Task {
+      for await _ in hangupSignals { runner.requestReload() }
+    }
+    defer { hangups.cancel() }
     try await withGracefulShutdownHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {

@@ -93,7 +93,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
   /// that each key is written out (node_name as a commented example: TOML has no way to write nil).
   @Test func shippedConfigShowsEveryKey() throws {
     let expected: Set<String> = [
-      "database", "node_name",
+      "database", "node_name", "log.status_log", "metrics.listen",
       "probe.concurrency", "probe.per_host_connections", "probe.connect_timeout", "probe.timeout",
       "probe.max_redirects", "probe.max_body_bytes", "probe.user_agent", "probe.allow_private_addresses",
       "probe.resolve", "probe.shutdown_grace",
@@ -109,7 +109,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       let line = rawLine.trimmingCharacters(in: .whitespaces)
       if line.hasPrefix("[") {
         section = String(line.dropFirst().dropLast())
-      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") {
+      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") || line.hasPrefix("# status_log =") || line.hasPrefix("# listen =") {
         let key = line[..<eq].replacingOccurrences(of: "#", with: "").trimmingCharacters(in: .whitespaces)
         let path = section.isEmpty ? key : "\(section).\(key)"
         #expect(previousLineIsComment, "\(path) has no comment above it")

@@ -95,10 +95,7 @@ import Testing
     let (server, config, _) = try setUp(dir, lease: "30s")
     defer { server.stop() }
     let first = try start(Binaries.takedownd, ["--config", config], in: dir)
-    defer {
-      kill(first.process.processIdentifier, SIGTERM)
-      _ = first.finish()
-    }
+    defer { first.terminate() }
     #expect(try waitUntil { first.stdout.contains("takedownd started") })
     let second = try run(Binaries.takedownd, ["--config", config, "--once"], in: dir)
     #expect(second.status == 75)

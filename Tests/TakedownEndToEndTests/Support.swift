@@ -2,6 +2,10 @@ import Foundation
 import TakedownCore
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The built `takedownd` and `takedownctl`: they sit next to the test bundle in the build folder.
 enum Binaries {
   static let dir: String = {
@@ -48,9 +52,10 @@ final class Running: @unchecked Sendable {
   }
 }
 
-func start(_ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir, env: [String: String] = [:])
-  throws -> Running
-{
+func start(
+  _ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir, env: [String: String] = [:],
+  stdoutIsJournal: Bool = false
+) throws -> Running {
   let p = Process()
   p.executableURL = URL(fileURLWithPath: path)
   p.arguments = args
@@ -66,6 +71,13 @@ func start(_ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir
   FileManager.default.createFile(atPath: out, contents: nil)
   FileManager.default.createFile(atPath: err, contents: nil)
   p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+  if stdoutIsJournal {
+    // What systemd does: JOURNAL_STREAM names the device and inode of the stream on stdout.
+    var st = stat()
+    stat(out, &st)
+    environment["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
+    p.environment = environment
+  }
   p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
   if let stdin {
     let inPath = dir.path + "/in-\(id).txt"
@@ -131,4 +143,42 @@ final class TempDir: @unchecked Sendable {
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   }
   deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// GET over a plain socket to 127.0.0.1 (no client library needed); returns the body.
+func httpGet(port: Int, path: String) throws -> String {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var a = sockaddr_in()
+  a.sin_family = sa_family_t(AF_INET)
+  a.sin_port = UInt16(port).bigEndian
+  a.sin_addr.s_addr = inet_addr("127.0.0.1")
+  let rc = withUnsafePointer(to: &a) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+  guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+  let req = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+  _ = req.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+  var out: [UInt8] = []
+  var buf = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+    if n <= 0 { break }
+    out += buf[0..<n]
+  }
+  let text = String(decoding: out, as: UTF8.self)
+  guard let split = text.range(of: "\r\n\r\n") else { return text }
+  return String(text[split.upperBound...])
+}
+
+extension Running {
+  /// SIGTERM, then SIGKILL if it has not exited within `grace`: a test must never hang on a child.
+  @discardableResult
+  func terminate(grace: Duration = .seconds(10)) -> Finished {
+    kill(process.processIdentifier, SIGTERM)
+    let deadline = ContinuousClock.now + grace
+    while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    return finish()
+  }
 }

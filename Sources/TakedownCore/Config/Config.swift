@@ -25,6 +25,9 @@ public struct Config: Sendable, Equatable {
   /// Logging (`[log]`).
   public var log = LogConfig()
 
+  /// The Prometheus endpoint (`[metrics]`).
+  public var metrics = MetricsConfig()
+
   /// The defaults, identical to `config/takedown.toml`.
   public init() {}
 }
@@ -123,6 +126,19 @@ public struct LogConfig: Sendable, Equatable {
   /// the names of swift-log's `Logger.Level`, so it converts with `Logger.Level(rawValue:)`.
   public var level: String = "info"
 
+  /// Optional file that receives every status transition as one JSON line (`status_log`), for log
+  /// shippers; reopened on SIGHUP so logrotate can move it. nil = off.
+  public var statusLog: String? = nil
+
   /// The defaults, identical to the `[log]` table of `config/takedown.toml`.
+  public init() {}
+}
+
+/// The optional Prometheus text endpoint (`[metrics]`).
+public struct MetricsConfig: Sendable, Equatable {
+  /// `listen = "127.0.0.1:9464"` serves /metrics there; nil (the default) = off.
+  public var listen: String? = nil
+
+  /// The defaults, identical to the `[metrics]` table of `config/takedown.toml`.
   public init() {}
 }

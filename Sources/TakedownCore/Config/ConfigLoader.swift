@@ -170,6 +170,12 @@ private struct Reader {
 
     let log = section(root, "log")
     string(log, "log", "level", into: &c.log.level, check: Self.logLevel)
+    var statusLog = ""
+    if string(log, "log", "status_log", into: &statusLog, check: Self.nonEmptyNoControl) { c.log.statusLog = statusLog }
+
+    let metrics = section(root, "metrics")
+    var listen = ""
+    if string(metrics, "metrics", "listen", into: &listen, check: Self.listenAddress) { c.metrics.listen = listen }
 
     crossCheck(
       c.probe.timeoutMs >= c.probe.connectTimeoutMs, "probe.timeout", "probe.connect_timeout",
@@ -411,6 +417,21 @@ private struct Reader {
       return "must not contain control characters such as CR or LF, got \(quote(text))"
     }
     return nil
+  }
+
+  /// "127.0.0.1:9464" or "[::1]:9464": an IP literal and a port (a name would need resolving at start);
+  /// port 0 lets the kernel choose (the daemon logs the port), which tests use.
+  static func listenAddress(_ text: String) -> String? {
+    let bad = "expected \"ADDRESS:PORT\" such as \"127.0.0.1:9464\", got \(quote(text))"
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+      (0...65535).contains(port)
+    else { return bad }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") {
+      host = String(host.dropFirst().dropLast())
+      return isIPAddress(host, family: AF_INET6) ? nil : bad
+    }
+    return isIPAddress(host, family: AF_INET) ? nil : bad
   }
 
   static func logLevel(_ text: String) -> String? {

@@ -3,24 +3,30 @@ import Logging
 import Synchronization
 
 /// The daemon's work loop: claims due URLs in batches, feeds the probe engine, records results in
-/// batched transactions, emits summaries. Runs on a thread of its own (SQLite calls block); the probe
-/// engine runs on another, so neither waits for the other.
+/// batched transactions, emits summaries, pings the watchdog and applies reloads. Runs on a thread of
+/// its own (SQLite calls block); the probe engine runs on another, so neither waits for the other.
 public final class CheckRunner: @unchecked Sendable {
   // @unchecked: all mutable state is confined to the thread that calls run(); other threads only call
-  // requestStop(), which goes through the Mutex and the mailbox.
+  // requestStop()/requestReload(), which go through Mutexes and the mailbox.
   public struct Options: Sendable {
     /// Check everything due (again while anything is due), then stop.
     public var once = false
     public init(once: Bool = false) { self.once = once }
   }
 
-  private let config: Config
+  private var config: Config
   private let databasePath: String
   private let holder: String
   private let options: Options
   private let logger: Logger
+  private let notifier: SDNotifier
+  private let metrics: DaemonMetrics?
+  /// Reads the configuration again (SIGHUP). nil: reload is not possible (no config file).
+  private let reloadConfig: (@Sendable () throws -> Config)?
   private let mailbox = Mailbox()
   private let stopRequested = Mutex(false)
+  private let reloadRequested = Mutex(false)
+  private var statusLog: StatusLog?
 
   // Interval counters for the periodic summary.
   private var intervalStart = Timestamp.nowMs()
@@ -30,12 +36,19 @@ public final class CheckRunner: @unchecked Sendable {
   /// Totals of this run, for the final line.
   public private(set) var totals = CompletionStats()
 
-  public init(config: Config, databasePath: String, holder: String, options: Options, logger: Logger) {
+  public init(
+    config: Config, databasePath: String, holder: String, options: Options, logger: Logger,
+    notifier: SDNotifier = SDNotifier(environment: [:]), metrics: DaemonMetrics? = nil,
+    reloadConfig: (@Sendable () throws -> Config)? = nil
+  ) {
     self.config = config
     self.databasePath = databasePath
     self.holder = holder
     self.options = options
     self.logger = logger
+    self.notifier = notifier
+    self.metrics = metrics
+    self.reloadConfig = reloadConfig
   }
 
   /// Asks the loop to stop: no more claims, in-flight checks get `shutdown_grace` to finish, the rest is
@@ -45,14 +58,22 @@ public final class CheckRunner: @unchecked Sendable {
     mailbox.poke()
   }
 
+  /// Asks the loop to read the configuration again at its next turn. Callable from any thread.
+  public func requestReload() {
+    reloadRequested.withLock { $0 = true }
+    mailbox.poke()
+  }
+
   private var stopping: Bool { stopRequested.withLock { $0 } }
 
   /// Runs until stopped (or, with `once`, until nothing is due). Throws on database failures.
   public func run() throws {
     let store = try SQLiteStore(path: databasePath)
+    if let path = config.log.statusLog { statusLog = try StatusLog(path: path) }
     let recovered = try store.releaseAll(holder: holder, now: Timestamp.nowMs())
     if recovered > 0 {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
+      metrics?.leaseExpiries.increment(by: recovered)
     }
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox)
     let probeThread = Thread { engine.run() }
@@ -61,10 +82,11 @@ public final class CheckRunner: @unchecked Sendable {
     probeThread.start()
 
     var random = SystemRandomNumberGenerator()
-    let concurrency = config.probe.concurrency
-    let batch = max(1, min(config.schedule.batchSize, concurrency * 2))
     var idleUntil: Int64 = 0
     var nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
+    // Half the watchdog interval, as sd_watchdog_enabled(3) recommends.
+    let watchdogEveryMs = notifier.watchdogIntervalUs.map { Int64($0 / 2000) }
+    var nextWatchdogAt: Int64 = 0
     var draining = false
     var failure: Error?
     // Claimed and not yet recorded or released: --once may only stop when this is zero, because a
@@ -74,20 +96,41 @@ public final class CheckRunner: @unchecked Sendable {
     logger.info(
       "takedownd started",
       metadata: [
-        "db": "\(databasePath)", "holder": "\(holder)", "concurrency": "\(concurrency)",
+        "db": "\(databasePath)", "holder": "\(holder)", "concurrency": "\(config.probe.concurrency)",
         "once": "\(options.once)", "libcurl": "\(ProbeEngine.curlVersion)",
+        "watchdog_ms": "\(watchdogEveryMs.map { String($0 * 2) } ?? "off")",
       ])
+    if let metrics {
+      metrics.setCounts(try store.countsByStatus(), due: try store.countDue(now: Timestamp.nowMs()), at: 0)
+    }
+    notifier.notify("READY=1", "STATUS=checking")
 
     while true {
       let now = Timestamp.nowMs()
+      if let every = watchdogEveryMs, monotonicMs() >= nextWatchdogAt {
+        // Ping only while the probe loop turns too: a hung libcurl loop must get us restarted.
+        if monotonicMs() - engine.lastHeartbeat < max(every, 1000) {
+          notifier.notify("WATCHDOG=1")
+        } else {
+          logger.error("probe loop has not turned; withholding the watchdog ping")
+        }
+        nextWatchdogAt = monotonicMs() + every
+      }
+      if reloadRequested.withLock({ r in defer { r = false }; return r }) {
+        reload(engine: engine)
+        idleUntil = 0
+      }
       if !draining && (stopping || failure != nil) {
         draining = true
+        notifier.notify("STOPPING=1", "STATUS=stopping: waiting for \(engine.outstanding) checks in flight")
         engine.drain(graceMs: failure == nil ? config.probe.shutdownGraceMs : 0)
         logger.info("stopping: no new claims, waiting for checks in flight", metadata: ["in_flight": "\(engine.outstanding)"])
       }
+      let concurrency = config.probe.concurrency
       // Keep the engine fed: claim when less than one concurrency's worth is outstanding.
       if !draining && now >= idleUntil && engine.outstanding < concurrency {
         do {
+          let batch = max(1, min(config.schedule.batchSize, concurrency * 2))
           let claimed = try store.claim(holder: holder, limit: batch, now: now, leaseMs: config.schedule.leaseMs)
           if claimed.isEmpty {
             let nextDue = try store.nextDueAt()
@@ -102,10 +145,12 @@ public final class CheckRunner: @unchecked Sendable {
             engine.submit(claimed)
           }
         } catch {
+          logger.error("cannot claim URLs", metadata: ["error": "\(error)"])
           failure = error
           continue
         }
       }
+      metrics?.inFlight.record(engine.outstanding)
       // Sleep only when there is nothing to feed; any result or stop request wakes the mailbox at once.
       let feeding = !draining && engine.outstanding < concurrency && Timestamp.nowMs() >= idleUntil
       let waitMs: Int64 = feeding ? 0 : (!draining && now < idleUntil ? min(idleUntil - now, 200) : 200)
@@ -115,12 +160,9 @@ public final class CheckRunner: @unchecked Sendable {
         if !results.isEmpty {
           let stats = try store.complete(
             results, holder: holder, config: config.schedule, jitter: { Double.random(in: 0...1, using: &random) })
-          account(stats)
+          account(stats, results: results)
           // A result can make its URL due at once (confirm_interval = 0, backoff_base = 0): look again now.
           idleUntil = 0
-          if stats.stale > 0 {
-            logger.warning("results dropped: lease lost before recording", metadata: ["count": "\(stats.stale)"])
-          }
         }
         if !abandoned.isEmpty {
           try store.release(abandoned, holder: holder, now: Timestamp.nowMs())
@@ -132,14 +174,17 @@ public final class CheckRunner: @unchecked Sendable {
         failure = failure ?? error
       }
       if Timestamp.nowMs() >= nextSummaryAt {
-        try? emitSummary(store: store)
+        do {
+          try emitSummary(store: store, inFlight: engine.outstanding)
+        } catch {
+          logger.error("cannot write the summary", metadata: ["error": "\(error)"])
+        }
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
       }
       if finished { break }
     }
-    probeThread.cancel()
     if let failure { throw failure }
-    try emitSummary(store: store)
+    try emitSummary(store: store, inFlight: 0)
     try? store.checkpoint()
     logger.info(
       "takedownd stopped",
@@ -149,7 +194,40 @@ public final class CheckRunner: @unchecked Sendable {
       ])
   }
 
-  private func account(_ s: CompletionStats) {
+  /// SIGHUP: read the config again; a bad one is logged (naming the keys) and the old one stays.
+  /// Checks in flight keep the settings they started with.
+  private func reload(engine: ProbeEngine) {
+    guard let reloadConfig else {
+      logger.warning("reload requested, but takedownd was started without --config: nothing to reload")
+      return
+    }
+    notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SDNotifier.monotonicUsec())", "STATUS=reloading")
+    do {
+      let new = try reloadConfig()
+      if new.database != config.database {
+        logger.warning("database cannot change on reload; restart takedownd to use the new one")
+      }
+      engine.update(new.probe)
+      if new.log.statusLog != config.log.statusLog {
+        statusLog = try new.log.statusLog.map { try StatusLog(path: $0) }
+      } else {
+        try statusLog?.reopen()
+      }
+      config = new
+      logger.notice(
+        "configuration reloaded",
+        metadata: ["concurrency": "\(new.probe.concurrency)", "summary_interval_ms": "\(new.summary.intervalMs)"])
+    } catch let error as ConfigError {
+      for problem in error.problems {
+        logger.error("reload refused: bad configuration, keeping the old one", metadata: ["problem": "\(problem)", "file": "\(error.file)"])
+      }
+    } catch {
+      logger.error("reload refused, keeping the old configuration", metadata: ["error": "\(error)"])
+    }
+    notifier.notify("READY=1", "STATUS=checking")
+  }
+
+  private func account(_ s: CompletionStats, results: [ProbeResult]) {
     totals.recorded += s.recorded
     totals.stale += s.stale
     totals.newlyTakenDown += s.newlyTakenDown
@@ -157,10 +235,37 @@ public final class CheckRunner: @unchecked Sendable {
     intervalChecks += s.recorded
     intervalTakenDown += s.newlyTakenDown
     intervalReappeared += s.newlyReappeared
+    if s.stale > 0 {
+      logger.warning("results dropped: lease lost before recording", metadata: ["count": "\(s.stale)"])
+      metrics?.leaseExpiries.increment(by: s.stale)
+    }
+    statusLog?.write(s.transitions)
+    for t in s.transitions {
+      logger.info(
+        "status changed",
+        metadata: ["url.id": "\(t.urlID)", "url": "\(t.url)", "from": "\(t.from.rawValue)", "to": "\(t.to.rawValue)", "reason": "\(t.reason ?? "")"])
+    }
+    if let metrics {
+      for r in results {
+        metrics.countCheck(observed: r.observation, reason: r.reason)
+        metrics.checkDuration.recordMicroseconds(r.timings.totalUs)
+      }
+    }
+    if logger.logLevel <= .debug {
+      for r in results {
+        logger.debug(
+          "check finished",
+          metadata: [
+            "url.id": "\(r.claim.id)", "url": "\(r.claim.url)", "observed": "\(r.observation.rawValue)",
+            "reason": "\(r.reason.rawValue)", "http.status": "\(r.httpStatus ?? 0)", "curl.code": "\(r.curlCode)",
+            "total_ms": "\(r.timings.totalUs / 1000)",
+          ])
+      }
+    }
   }
 
-  /// One summary line in the log and one row in the summaries table.
-  private func emitSummary(store: SQLiteStore) throws {
+  /// One summary line in the log, one row in the summaries table, and systemd's STATUS=.
+  private func emitSummary(store: SQLiteStore, inFlight: Int) throws {
     let now = Timestamp.nowMs()
     let elapsed = max(now - intervalStart, 1)
     let summary = StoredSummary(
@@ -171,10 +276,13 @@ public final class CheckRunner: @unchecked Sendable {
     var metadata: Logger.Metadata = [
       "checks": "\(summary.checks)", "checks_per_second": "\(format(summary.checksPerSecond, 1))",
       "newly_taken_down": "\(summary.newlyTakenDown)", "reappeared": "\(summary.newlyReappeared)",
-      "due": "\(summary.due)",
+      "due": "\(summary.due)", "in_flight": "\(inFlight)",
     ]
     for st in URLStatus.allCases { metadata["status.\(st.rawValue)"] = "\(summary.byStatus[st] ?? 0)" }
-    logger.notice("summary", metadata: metadata)
+    logger.info("summary", metadata: metadata)
+    metrics?.setCounts(summary.byStatus, due: summary.due, at: now)
+    let counts = URLStatus.allCases.map { "\($0.rawValue) \(summary.byStatus[$0] ?? 0)" }.joined(separator: ", ")
+    notifier.notify("STATUS=\(inFlight) in flight, \(format(summary.checksPerSecond, 1)) checks/s; \(counts)")
     intervalStart = now
     intervalChecks = 0
     intervalTakenDown = 0

@@ -76,6 +76,10 @@ public final class ProbeEngine: @unchecked Sendable {
   private let multi: UnsafeMutableRawPointer
   private var settings: ProbeConfig
   private var resolveList: UnsafeMutablePointer<curl_slist>?
+  /// Resolve lists replaced by a reload: transfers started before it may still point at them.
+  private var retiredResolveLists: [UnsafeMutablePointer<curl_slist>] = []
+  private let pendingSettings = Mutex<ProbeConfig?>(nil)
+  private let heartbeat = Atomic<Int64>(0)
   private var pool: [UnsafeMutableRawPointer] = []
   private var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
   private let inbox = Mutex<[ClaimedURL]>([])
@@ -92,15 +96,34 @@ public final class ProbeEngine: @unchecked Sendable {
 
   public var outstanding: Int { outstandingCount.load(ordering: .relaxed) }
 
+  /// Monotonic ms of the probe loop's last turn: the watchdog pings only while this moves.
+  public var lastHeartbeat: Int64 { heartbeat.load(ordering: .relaxed) }
+
   public init(config: ProbeConfig, mailbox: Mailbox) {
     _ = ProbeEngine.globalInit
     multi = curl_multi_init()!
     settings = config
     self.mailbox = mailbox
+    heartbeat.store(monotonicMs(), ordering: .relaxed)
+    apply(config)
+  }
+
+  /// Multi-handle limits and the resolve list; per-transfer options are read from `settings` at start.
+  private func apply(_ config: ProbeConfig) {
+    settings = config
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, config.concurrency)
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.perHostConnections)
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, config.concurrency)
+    if let old = resolveList { retiredResolveLists.append(old) }
+    resolveList = nil
     for entry in config.resolve { resolveList = curl_slist_append(resolveList, entry) }
+  }
+
+  /// New settings (a reload) for checks started from now on; checks in flight keep theirs.
+  /// Callable from any thread.
+  public func update(_ config: ProbeConfig) {
+    pendingSettings.withLock { $0 = config }
+    curl_multi_wakeup(multi)
   }
 
   deinit {
@@ -112,6 +135,7 @@ public final class ProbeEngine: @unchecked Sendable {
     }
     curl_multi_cleanup(multi)
     curl_slist_free_all(resolveList)
+    for list in retiredResolveLists { curl_slist_free_all(list) }
   }
 
   /// libcurl's global state must be set up once, before any thread uses it.
@@ -145,6 +169,13 @@ public final class ProbeEngine: @unchecked Sendable {
     var running: Int32 = 0
     var finished: [ProbeResult] = []
     while true {
+      heartbeat.store(monotonicMs(), ordering: .relaxed)
+      if let newSettings = pendingSettings.withLock({ p -> ProbeConfig? in
+        defer { p = nil }
+        return p
+      }) {
+        apply(newSettings)
+      }
       let ctl = control.withLock { $0 }
       if ctl.draining {
         let queued = inbox.withLock { q -> [ClaimedURL] in

@@ -103,6 +103,10 @@ public struct CompletionStats: Sendable, Equatable {
   public var stale = 0
   public var newlyTakenDown = 0
   public var newlyReappeared = 0
+  /// Every status change recorded, in order (for the status log and `takedownctl events`).
+  public var transitions: [Transition] = []
+  /// Recorded results by observation and reason, for the metrics.
+  public var recordedByReason: [Reason: Int] = [:]
   public init() {}
 }
 

@@ -168,6 +168,7 @@ public final class SQLiteStore: CheckQueue {
         insertCheck.bind(holder, at: 18)
         try insertCheck.step()
         stats.recorded += 1
+        stats.recordedByReason[r.reason, default: 0] += 1
         if let t = outcome.transition {
           insertEvent.reset()
           insertEvent.bind(r.claim.id, at: 1)
@@ -176,6 +177,8 @@ public final class SQLiteStore: CheckQueue {
           insertEvent.bind(t.to.rawValue, at: 4)
           insertEvent.bind(st.reason?.rawValue, at: 5)
           try insertEvent.step()
+          stats.transitions.append(
+            Transition(urlID: r.claim.id, url: r.claim.url, at: r.checkedAt, from: t.from, to: t.to, reason: st.reason?.rawValue))
           if t.to == .takenDown { stats.newlyTakenDown += 1 }
           if t.to == .reappeared { stats.newlyReappeared += 1 }
         }

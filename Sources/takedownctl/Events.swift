@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import TakedownCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+struct Events: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show status transitions (online → taken_down, taken_down → reappeared, …).",
+    discussion: """
+      Without --since, all transitions are shown (with --follow: the last 10). --follow keeps printing
+      new transitions as the daemon records them, until interrupted.
+      """)
+
+  @OptionGroup var database: DatabaseOptions
+  @Option(name: .long, help: "Only transitions at or after this time (ISO 8601; UTC when no zone).")
+  var since: String?
+  @Flag(name: .long, help: "Keep printing new transitions until interrupted.") var follow = false
+  @Flag(name: .long, help: "One JSON object per line.") var json = false
+
+  func validate() throws {
+    if let since, Timestamp.parse(since) == nil {
+      throw ValidationError("--since '\(since)' is not an ISO 8601 date or date-time")
+    }
+  }
+
+  func run() throws {
+    if follow {
+      // --follow ends on SIGINT/SIGTERM. A parent may hand us a blocked or ignored SIGTERM (posix_spawn
+      // copies the spawning thread's mask): restore the default so "until interrupted" holds.
+      var set = sigset_t()
+      sigemptyset(&set)
+      sigaddset(&set, SIGTERM)
+      sigaddset(&set, SIGINT)
+      pthread_sigmask(SIG_UNBLOCK, &set, nil)
+      signal(SIGTERM, SIG_DFL)
+      signal(SIGINT, SIG_DFL)
+    }
+    let store = try database.open(create: false)
+    let sinceMs = since.flatMap(Timestamp.parse)
+    var last: Int64 = try withStoreErrors { follow && sinceMs == nil ? try store.eventIDBeforeLast(10) : 0 }
+    while true {
+      let batch = try withStoreErrors { try store.events(afterID: last, since: sinceMs, limit: 10_000) }
+      if !batch.isEmpty {
+        var text = ""
+        for e in batch {
+          let t = e.transition
+          if json {
+            text += t.json.rendered() + "\n"
+          } else {
+            text += "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason ?? "-")  \(t.url)\n"
+          }
+        }
+        // Unbuffered: a pipe to grep or a log shipper sees each batch at once.
+        var bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+          let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + off, $0.count - off) }
+          if n <= 0 { throw ExitCode(SysExit.ioError.rawValue) }
+          off += n
+        }
+        last = batch.last!.id
+        if batch.count == 10_000 { continue }
+      }
+      if !follow { return }
+      Thread.sleep(forTimeInterval: 0.25)
+    }
+  }
+}
