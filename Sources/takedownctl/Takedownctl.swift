@@ -53,6 +53,11 @@ struct DatabaseOptions: ParsableArguments {
         printError("takedownctl: \(error)")
         throw ExitCode(SysExit.config.rawValue)
       }
+      if db == nil && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/")
+        && (config as NSString).standardizingPath == Self.serviceConfig
+      {
+        return Self.serviceStateDirectory + "/" + cfg.database
+      }
     }
     return DatabaseLocation.resolve(flag: db, config: cfg)
   }

@@ -219,4 +219,17 @@ final class NotifySocket: @unchecked Sendable {
     #expect(body.contains("takedown_checks_in_flight"))
     #expect(try httpGet(port: port, path: "/other").contains("not found"))
   }
+
+  @Test func takedownctlFindsTheDatabaseOfTakedownConfigWithoutFlags() throws {
+    let dir = TempDir()
+    let config = try writeConfig(in: dir)
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "http://a.example/1"], in: dir).status == 0)
+    let elsewhere = TempDir()
+    let s = try run(Binaries.takedownctl, ["summary", "--json"], in: elsewhere, env: ["TAKEDOWN_CONFIG": config])
+    #expect(s.status == 0, "\(s.stderr)")
+    #expect(try jsonObject(s.stdout)["total"] as? Int == 1)
+    // Without it, the working directory's (absent) database: exit 66, nothing created.
+    let none = try run(Binaries.takedownctl, ["summary"], in: elsewhere)
+    #expect(none.status == 66)
+  }
 }

@@ -1,3 +1,5 @@
+// CCurl exports <sys/socket.h>: Glibc alone does not surface SOCK_* constants in whole-module builds.
+import CCurl
 import Foundation
 
 #if canImport(Glibc)
