@@ -1,0 +1,118 @@
+import Foundation
+import TakedownCore
+import TestHTTPServer
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Issue 7, part 1: kill takedownd with SIGKILL at random moments, again and again, restart it each
+/// time, and check that no URL and no check is lost and nothing is counted twice.
+@Suite(.serialized) struct ReliabilityCrashTests {
+  /// What each URL answers, by its number: the final status and the exact number of checks it must end
+  /// with are known in advance, so a lost or doubled check shows up per URL.
+  static func expected(_ n: Int) -> (status: Int, final: URLStatus, checks: Int) {
+    switch n % 20 {
+    case 0, 1: return (404, .takenDown, 2)
+    case 2: return (410, .takenDown, 2)
+    case 3: return (503, .unreachable, 1)
+    default: return (200, .online, 1)
+    }
+  }
+
+  @Test func sigkillAtRandomMomentsLosesNothingAndCountsNothingTwice() throws {
+    let urlCount = Reliability.full ? 3000 : 600
+    let kills = Reliability.full ? 120 : 20
+    let concurrency = Reliability.full ? 32 : 12
+    var rng = SeededRandom(seed: Reliability.seed)
+    print("crash loop: seed \(Reliability.seed), \(urlCount) URLs, \(kills) kills")
+
+    let dir = TempDir()
+    let server = try TestHTTPServer { req in
+      let n = Int(req.path.split(separator: "/").last ?? "") ?? 0
+      // 40-160 ms per answer: a run spans many kills, and kills land with checks in flight.
+      return TestResponse(
+        status: Self.expected(n).status, body: Array("item \(n)".utf8), delay: .milliseconds(40 + (n * 37) % 120))
+    }
+    defer { server.stop() }
+    let config = try writeReliabilityConfig(in: dir, nodeName: "crash-node", concurrency: concurrency)
+    let urls = (0..<urlCount).map { "\(server.baseURL)/item/\($0)" }
+    let enq = try run(
+      Binaries.takedownctl, ["enqueue", "--config", config, "--campaign", "crash", "--file", "-"], stdin: lines(urls),
+      in: dir)
+    #expect(enq.status == 0, "\(enq.stderr)")
+    let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    func checks() -> Int64 { (try? reader.db.scalar("SELECT count(*) FROM checks")) ?? 0 }
+
+    var survived = 0
+    var killedWithLeases = 0
+    var killedAfterStart = 0
+    var violations: [String] = []
+    for k in 0..<kills {
+      let before = checks()
+      let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+      // Three kinds of moment, chosen by the seed: any time after exec (startup, migrations, lease
+      // recovery included), right after a commit of results, or shortly after the loop started.
+      switch rng.next() % 3 {
+      case 0:
+        Thread.sleep(forTimeInterval: Double(rng.next() % 400) / 1000)
+      case 1:
+        let target = before + Int64(1 + rng.next() % 40)
+        _ = try waitUntil(timeout: .seconds(5)) { checks() >= target || !daemon.process.isRunning }
+      default:
+        _ = try waitUntil(timeout: .seconds(5)) { daemon.stdout.contains("takedownd started") || !daemon.process.isRunning }
+        Thread.sleep(forTimeInterval: Double(rng.next() % 60) / 1000)
+      }
+      if daemon.stdout.contains("takedownd started") { killedAfterStart += 1 }
+      let held = try reader.countLeased()
+      kill(daemon.process.processIdentifier, SIGKILL)
+      let done = daemon.finish()
+      if daemon.process.terminationReason == .uncaughtSignal && done.status == SIGKILL {
+        survived += 1
+      } else {
+        violations.append("kill \(k): the daemon had already exited with \(done.status): \(done.stderr.suffix(400))")
+      }
+      if held > 0 { killedWithLeases += 1 }
+      // The restart below must cope with whatever this kill left; the database itself must be sound now.
+      for v in try databaseInvariantViolations(reader.db, full: false) { violations.append("after kill \(k): \(v)") }
+    }
+    #expect(violations.isEmpty, "seed \(Reliability.seed): \(violations.prefix(10))")
+
+    // A last run to finish the work: it releases the leases of the last kill and checks the rest.
+    let last = try run(Binaries.takedownd, ["--config", config, "--once"], in: dir)
+    #expect(last.status == 0, "\(last.stdout.suffix(2000))\n\(last.stderr)")
+
+    #expect(try reader.countLeased() == 0)
+    #expect(try reader.db.scalar("SELECT count(*) FROM urls") == Int64(urlCount))
+    #expect(try reader.db.scalar("SELECT count(*) FROM reports") == Int64(urlCount))
+    let final = try databaseInvariantViolations(reader.db)
+    #expect(final.isEmpty, "seed \(Reliability.seed): \(final)")
+
+    // Every URL ended where its answers say, with exactly the checks they take.
+    var wrong: [String] = []
+    let s = try reader.db.statement("SELECT url, status, checks, (SELECT count(*) FROM events e WHERE e.url_id = urls.id) FROM urls")
+    var verifiedChecks = 0
+    while try s.step() {
+      let url = s.text(0)
+      let n = Int(url.split(separator: "/").last ?? "") ?? -1
+      let e = Self.expected(n)
+      if s.text(1) != e.final.rawValue || s.int(2) != e.checks || s.int(3) != 1 {
+        wrong.append("\(url): \(s.text(1)) with \(s.int(2)) checks and \(s.int(3)) events, expected \(e.final.rawValue) with \(e.checks) and 1")
+      }
+      verifiedChecks += s.int(2)
+    }
+    s.reset()
+    #expect(wrong.isEmpty, "seed \(Reliability.seed): \(wrong.count) wrong, e.g. \(wrong.prefix(5))")
+    // Kills lose checks in flight (their leases are released at the restart), never recorded ones.
+    #expect(server.requestCount >= verifiedChecks)
+    #expect(killedWithLeases > 0, "no kill landed while URLs were leased: the loop tested nothing")
+
+    Reliability.figure("crash.kills_survived", survived)
+    Reliability.figure("crash.kills_with_leases_held", killedWithLeases)
+    Reliability.figure("crash.kills_after_loop_started", killedAfterStart)
+    Reliability.figure("crash.urls_verified", urlCount)
+    Reliability.figure("crash.checks_verified", verifiedChecks)
+    Reliability.figure("crash.requests_served", server.requestCount)
+  }
+}
