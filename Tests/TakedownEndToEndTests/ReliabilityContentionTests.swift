@@ -1,0 +1,110 @@
+import Foundation
+import TakedownCore
+import TestHTTPServer
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Issue 7, part 2: while the daemon checks at full speed, several enqueue and import processes add URLs
+/// (some of them the same URLs, racing) and status/summary/export read. Nobody may see "database is
+/// locked", and every URL must be there exactly once.
+@Suite(.serialized) struct ReliabilityContentionTests {
+  @Test func writersAndReadersBesideAFullSpeedDaemonNeverSeeALockedDatabase() throws {
+    let total = Reliability.full ? 240_000 : 100_000
+    let writers = Reliability.full ? 12 : 6  // two thirds enqueue, one third import
+    let overlap = 200  // URLs each writer shares with the next one
+    let dir = TempDir()
+    let server = try TestHTTPServer { req in
+      TestResponse(status: req.path.hasSuffix("3") ? 404 : 200, body: Array("x".utf8))
+    }
+    defer { server.stop() }
+    let config = try writeReliabilityConfig(in: dir, nodeName: "contention-node", concurrency: 64, lease: "5m")
+    let seed = (0..<1000).map { "\(server.baseURL)/seed/\($0)" }
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "--file", "-"], stdin: lines(seed), in: dir).status == 0)
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate() }
+    let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    #expect(try waitUntil { (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) > 100 }, "\(daemon.stdout.suffix(500))")
+
+    // Each writer's share, plus the first `overlap` URLs of the next writer's share.
+    let per = total / writers
+    var expected = Set(seed)
+    var files: [(args: [String], count: Int)] = []
+    for w in 0..<writers {
+      let own = (w * per..<(w + 1) * per).map { "\(server.baseURL)/w/\($0)" }
+      let next = ((w + 1) % writers * per..<((w + 1) % writers * per + overlap)).map { "\(server.baseURL)/w/\($0)" }
+      expected.formUnion(own)
+      let path = dir.path + "/writer-\(w)"
+      if w < writers * 2 / 3 {
+        try lines(own + next).write(to: URL(fileURLWithPath: path + ".txt"))
+        files.append((["enqueue", "--config", config, "--campaign", "writer-\(w)", "--file", path + ".txt"], own.count + overlap))
+      } else {
+        var csv = "url,campaign,notice,work\r\n"
+        for (i, u) in (own + next).enumerated() { csv += "\(u),writer-\(w),N-\(w)-\(i),\"Work, \"\"\(i)\"\"\"\r\n" }
+        try csv.write(toFile: path + ".csv", atomically: true, encoding: .utf8)
+        files.append((["import", "--config", config, "--csv", path + ".csv"], own.count + overlap))
+      }
+    }
+    let started = ContinuousClock.now
+    let running = try files.map { try start(Binaries.takedownctl, $0.args, in: dir) }
+
+    // Readers, over and over, for as long as any writer runs.
+    var reads = 0
+    var readFailures: [String] = []
+    var k = 0
+    while running.contains(where: { $0.process.isRunning }) && ContinuousClock.now - started < .seconds(180) {
+      let commands: [[String]] = [
+        ["status", "--config", config, "--json", seed[k % seed.count]],
+        ["summary", "--config", config, "--json"],
+        ["export", "--config", config, "--format", "csv", "-o", dir.path + "/export.csv"],
+        ["list", "--config", config, "--status", "taken_down", "--json"],
+      ]
+      let r = try run(Binaries.takedownctl, commands[k % commands.count], in: dir)
+      if r.status != 0 || r.stderr.lowercased().contains("locked") || r.stderr.lowercased().contains("busy") {
+        readFailures.append("\(commands[k % commands.count][0]): exit \(r.status): \(r.stderr.prefix(300))")
+      }
+      reads += 1
+      k += 1
+    }
+    var writeFailures: [String] = []
+    for (i, p) in running.enumerated() {
+      let ended = try waitUntil(timeout: .seconds(60)) { !p.process.isRunning }
+      let f = ended ? p.finish() : p.terminate()
+      if f.status != 0 || !f.stderr.isEmpty { writeFailures.append("writer \(i): exit \(f.status): \(f.stderr.prefix(300))") }
+    }
+    let writeTime = ContinuousClock.now - started
+    #expect(writeFailures.isEmpty, "\(writeFailures)")
+    #expect(readFailures.isEmpty, "\(readFailures.prefix(5))")
+    #expect(reads >= 4, "the readers did not overlap the writers")
+
+    // The daemon ran through it all without a database error.
+    #expect(daemon.process.isRunning, "\(daemon.stdout.suffix(1500))")
+    let checksDuring = try reader.db.scalar("SELECT count(*) FROM checks") ?? 0
+    let stopped = daemon.terminate()
+    #expect(stopped.status == 0)
+    for bad in ["locked", "busy", "cannot claim", "cannot record", "database failure"] {
+      #expect(!stopped.stdout.contains(bad), "daemon log: \(bad)")
+    }
+
+    // Every URL exactly once; the shared ones carry both writers' reports.
+    #expect(try reader.db.scalar("SELECT count(*) FROM urls") == Int64(expected.count))
+    #expect(try reader.db.scalar("SELECT count(DISTINCT url) FROM urls") == Int64(expected.count))
+    var stored = Set<String>()
+    let s = try reader.db.statement("SELECT url FROM urls")
+    while try s.step() { stored.insert(s.text(0)) }
+    s.reset()
+    #expect(stored == expected, "missing \(expected.subtracting(stored).prefix(5)), unexpected \(stored.subtracting(expected).prefix(5))")
+    #expect(try reader.db.scalar("SELECT count(*) FROM reports") == Int64(seed.count + files.reduce(0) { $0 + $1.count }))
+    #expect(try reader.db.scalar("SELECT count(*) FROM (SELECT url_id FROM reports GROUP BY url_id HAVING count(*) = 2)") == Int64(writers * overlap))
+    #expect(try databaseInvariantViolations(reader.db) == [])
+
+    Reliability.figure("contention.urls_added", total)
+    Reliability.figure("contention.writer_processes", writers)
+    Reliability.figure("contention.reader_runs", reads)
+    Reliability.figure("contention.checks_during_run", checksDuring)
+    Reliability.figure("contention.write_seconds", writeTime.components.seconds)
+    Reliability.figure("contention.locked_failures", writeFailures.count + readFailures.count)
+  }
+}
