@@ -93,7 +93,51 @@ enum Migrations {
       );
       CREATE INDEX summaries_at ON summaries(at);
       """
-    )
+    ),
+    (
+      "0002_reporting",
+      """
+      -- The CSV columns of a report that have no column of their own: a JSON object of strings.
+      ALTER TABLE reports ADD COLUMN extra TEXT;
+
+      -- Per-URL aggregates of its reports, kept by the triggers below, so that summaries need no join:
+      -- time-to-takedown counts from the earliest report, and a URL is overdue after its earliest deadline.
+      ALTER TABLE urls ADD COLUMN first_reported_at INTEGER;
+      ALTER TABLE urls ADD COLUMN deadline_at INTEGER;
+
+      -- Per-campaign figures read this index alone; it covers what reports_campaign did.
+      CREATE INDEX reports_campaign_url ON reports(campaign, url_id);
+      DROP INDEX reports_campaign;
+      -- "Reappeared in the window" without reading every event.
+      CREATE INDEX events_to_status ON events(to_status, at, url_id);
+
+      UPDATE urls SET first_reported_at = a.reported, deadline_at = a.deadline
+      FROM (SELECT url_id, min(reported_at) AS reported, min(deadline) AS deadline FROM reports GROUP BY url_id) AS a
+      WHERE a.url_id = urls.id;
+
+      CREATE TRIGGER reports_aggregate_insert AFTER INSERT ON reports BEGIN
+        UPDATE urls SET
+          first_reported_at = CASE WHEN first_reported_at IS NULL OR NEW.reported_at < first_reported_at
+            THEN NEW.reported_at ELSE first_reported_at END,
+          deadline_at = CASE WHEN NEW.deadline IS NOT NULL AND (deadline_at IS NULL OR NEW.deadline < deadline_at)
+            THEN NEW.deadline ELSE deadline_at END
+        WHERE id = NEW.url_id AND (first_reported_at IS NULL OR NEW.reported_at < first_reported_at
+          OR (NEW.deadline IS NOT NULL AND (deadline_at IS NULL OR NEW.deadline < deadline_at)));
+      END;
+      CREATE TRIGGER reports_aggregate_update AFTER UPDATE OF url_id, reported_at, deadline ON reports BEGIN
+        UPDATE urls SET
+          first_reported_at = (SELECT min(reported_at) FROM reports r WHERE r.url_id = urls.id),
+          deadline_at = (SELECT min(deadline) FROM reports r WHERE r.url_id = urls.id)
+        WHERE id IN (OLD.url_id, NEW.url_id);
+      END;
+      CREATE TRIGGER reports_aggregate_delete AFTER DELETE ON reports BEGIN
+        UPDATE urls SET
+          first_reported_at = (SELECT min(reported_at) FROM reports r WHERE r.url_id = urls.id),
+          deadline_at = (SELECT min(deadline) FROM reports r WHERE r.url_id = urls.id)
+        WHERE id = OLD.url_id;
+      END;
+      """
+    ),
   ]
 }
 

@@ -49,6 +49,8 @@ public struct SummaryReport: Sendable {
   public var due: Int
   public var leased: Int
   public var last: StoredSummary?
+  /// The reporting figures (`takedownctl summary`); nil in the daemon's own summary.
+  public var figures: ReportFigures?
 
   public var total: Int { byStatus.values.reduce(0, +) }
 
@@ -58,11 +60,22 @@ public struct SummaryReport: Sendable {
       leased: try store.countLeased(), last: try store.lastSummary())
   }
 
+  /// The totals and reporting figures of the URLs `filter` selects (totals by status are then theirs;
+  /// the backlog and the last interval stay the whole queue's).
+  public static func load(from store: SQLiteStore, now: Int64, filter: ReportFilter, topHosts: Int = 10) throws
+    -> SummaryReport
+  {
+    let figures = try store.figures(filter, now: now, topHosts: topHosts)
+    return SummaryReport(
+      generatedAt: now, byStatus: figures.byStatus, due: try store.countDue(now: now),
+      leased: try store.countLeased(), last: try store.lastSummary(), figures: figures)
+  }
+
   public var json: JSON {
     .object([
       ("generated_at", .time(generatedAt)), ("total", .int(Int64(total))), ("by_status", statusObject(byStatus)),
       ("due", .int(Int64(due))), ("leased", .int(Int64(leased))), ("last_interval", last?.json ?? .null),
-    ])
+    ] + (figures?.jsonFields ?? []))
   }
 
   /// The text table people read.
@@ -82,6 +95,7 @@ public struct SummaryReport: Sendable {
         "last interval (\(Timestamp.iso(l.at)), \(l.intervalMs / 1000)s): \(l.checks) checks, "
           + "\(format(l.checksPerSecond, 1))/s, \(l.newlyTakenDown) newly taken down, \(l.newlyReappeared) reappeared")
     }
+    if let figures { lines += [""] + figures.textLines }
     return lines.joined(separator: "\n")
   }
 }
