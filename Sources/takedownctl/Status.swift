@@ -116,14 +116,30 @@ struct History: ParsableCommand {
 }
 
 struct Summary: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Counts by status, the backlog, and the last interval.")
+  static let configuration = CommandConfiguration(
+    abstract: "Counts by status, takedowns, time-to-takedown, overdue URLs, hosts still online, campaigns.",
+    discussion: """
+      --campaign and --host select URLs. --since opens the window for what happened: removals, \
+      reappearances and time-to-takedown count only events at or after it. Totals by status, overdue \
+      URLs, hosts still online and the campaign table describe the selected URLs now.
+      """)
 
   @OptionGroup var database: DatabaseOptions
+  @OptionGroup var filters: ReportFilterOptions
+  @Option(name: .long, help: "How many hosts still online to list.") var top = 10
   @Flag(name: .long, help: "Print JSON.") var json = false
+
+  func validate() throws {
+    try filters.validate()
+    if top < 0 { throw ValidationError("--top must be 0 or more") }
+  }
 
   func run() throws {
     let store = try database.open(create: false)
-    let report = try withStoreErrors { try SummaryReport.load(from: store, now: Timestamp.nowMs()) }
+    let now = Timestamp.nowMs()
+    let report = try withStoreErrors {
+      try SummaryReport.load(from: store, now: now, filter: filters.filter(now: now), topHosts: top)
+    }
     print(json ? report.json.rendered(pretty: true) : report.text)
   }
 }

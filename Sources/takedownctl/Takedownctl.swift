@@ -8,7 +8,8 @@ struct Takedownctl: ParsableCommand {
     commandName: "takedownctl",
     abstract: "Enqueue reported URLs and read what takedownd found.",
     subcommands: [
-      Enqueue.self, Status.self, List.self, History.self, Summary.self, Events.self, Cancel.self,
+      Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
+      Report.self, Cancel.self,
     ])
 }
 
