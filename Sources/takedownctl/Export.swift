@@ -52,33 +52,46 @@ struct Export: ParsableCommand {
     }
     let progress = ProgressMeter(unit: "rows")
     var rows = 0
-    try withStoreErrors {
+    // Stops the walk at the first failed write (a full disk, a closed pipe) instead of reading on.
+    struct WriteFailed: Error {}
+    func written() throws {
+      rows += 1
+      progress.update(rows)
+      if sink.error != nil { throw WriteFailed() }
+    }
+    func write() throws {
       switch format {
       case .csv:
         let keys = try store.exportExtraKeys(filter)
         sink.append { CSVWriter.append(record: ExportRow.reportColumns + keys + ExportRow.stateColumns, to: &$0) }
         try store.exportRows(filter) { row in
-          let fields = row.csvFields(extraKeys: keys)
-          sink.append { CSVWriter.append(record: fields, to: &$0) }
-          rows += 1
-          progress.update(rows)
+          sink.append { row.appendCSV(extraKeys: keys, to: &$0) }
+          try written()
         }
       case .json:
         sink.write("[")
         try store.exportRows(filter) { row in
-          sink.write((rows == 0 ? "\n" : ",\n") + row.json.rendered())
-          rows += 1
-          progress.update(rows)
+          sink.append {
+            $0.append(contentsOf: rows == 0 ? [10] : [44, 10])
+            row.appendJSON(to: &$0)
+          }
+          try written()
         }
         sink.write(rows == 0 ? "]\n" : "\n]\n")
       case .jsonl:
         try store.exportRows(filter) { row in
-          sink.write(row.json.rendered() + "\n")
-          rows += 1
-          progress.update(rows)
+          sink.append {
+            row.appendJSON(to: &$0)
+            $0.append(10)
+          }
+          try written()
         }
       }
     }
+    do {
+      // One read transaction: the extra columns found first are those of the rows written next.
+      try withStoreErrors { try store.db.transaction(immediate: false) { try write() } }
+    } catch is WriteFailed {}
     progress.done()
     if let err = sink.finish() {
       printError("takedownctl: writing \(output): \(err)")

@@ -305,3 +305,40 @@ import Testing
     #expect(extras == ["{\"k\":\"first\"}", nil])
   }
 }
+
+@Suite struct ExportEncodingTests {
+  @Test func byteDatesAreTimestampIso() {
+    var rng = SystemRandomNumberGenerator()
+    var samples: [Int64] = [0, 1, 999, 1000, -1, -1000, -86_400_001, 951_782_400_000, 4_102_444_799_999]
+    for _ in 0..<2000 { samples.append(Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &rng)) }
+    for t in samples {
+      var out: [UInt8] = []
+      ByteFormat.appendISO(t, to: &out)
+      #expect(String(decoding: out, as: UTF8.self) == Timestamp.iso(t), "\(t)")
+    }
+  }
+
+  @Test func rowEncodingsMatchTheValueBasedOnes() {
+    let rows = [
+      ExportRow(
+        url: "https://a.test/x?q=\"1\",2", campaign: "c, 1", notice: nil, rightholder: "R\nH", work: "ü\u{1}",
+        reportedAt: 1_772_323_200_250, deadline: nil, extra: [("k", "v\"w"), ("ключ", "\t")], urlID: 42,
+        host: "a.test", status: "taken_down", reason: "http_404", httpStatus: 404, takenDownAt: 1_772_400_000_000,
+        firstTakenDownAt: -5, lastCheckedAt: nil, finalURL: "https://a.test/y", checks: 3),
+      ExportRow(
+        url: "http://b.test/", campaign: nil, notice: nil, rightholder: nil, work: nil, reportedAt: 0, deadline: 0,
+        extra: [], urlID: 1, host: "b.test", status: "pending", reason: nil, httpStatus: nil, takenDownAt: nil,
+        firstTakenDownAt: nil, lastCheckedAt: nil, finalURL: nil, checks: 0),
+    ]
+    for row in rows {
+      var json: [UInt8] = []
+      row.appendJSON(to: &json)
+      #expect(String(decoding: json, as: UTF8.self) == row.json.rendered())
+      var csv: [UInt8] = []
+      row.appendCSV(extraKeys: ["k", "missing", "ключ"], to: &csv)
+      var expected: [UInt8] = []
+      CSVWriter.append(record: row.csvFields(extraKeys: ["k", "missing", "ключ"]), to: &expected)
+      #expect(csv == expected)
+    }
+  }
+}

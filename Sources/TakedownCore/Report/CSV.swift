@@ -238,20 +238,18 @@ public enum CSVWriter {
   }
 
   public static func append(field: String, to out: inout [UInt8]) {
-    var needsQuotes = false
-    for b in field.utf8 where b == 44 || b == 34 || b == 10 || b == 13 {
-      needsQuotes = true
-      break
+    var field = field
+    field.withUTF8 { u in
+      guard u.contains(where: { $0 == 44 || $0 == 34 || $0 == 10 || $0 == 13 }) else {
+        out.append(contentsOf: u)
+        return
+      }
+      out.append(34)
+      for b in u {
+        if b == 34 { out.append(34) }
+        out.append(b)
+      }
+      out.append(34)
     }
-    if !needsQuotes {
-      out.append(contentsOf: field.utf8)
-      return
-    }
-    out.append(34)
-    for b in field.utf8 {
-      if b == 34 { out.append(34) }
-      out.append(b)
-    }
-    out.append(34)
   }
 }

@@ -8,7 +8,7 @@ extension ReportFigures {
     if !scope.isEmpty { lines.append("selection: " + scope.joined(separator: ", ")) }
     lines.append("window: " + (filter.since.map { "since \(Timestamp.iso($0))" } ?? "all time"))
     let w = 18
-    let pct = takenDownShare.map { " (\(format($0 * 100, 1)) % of URLs not cancelled are down now)" } ?? ""
+    let pct = takenDownShare.map { "  (\(format($0 * 100, 1)) % of the URLs not cancelled are down now)" } ?? ""
     lines.append("taken down".padding(w) + String(takenDown).leftPadding(10) + pct)
     lines.append(
       "  first time".padding(w) + String(firstTakenDown).leftPadding(10)

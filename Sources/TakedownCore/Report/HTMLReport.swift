@@ -28,7 +28,8 @@ public struct HTMLReport: Sendable {
     var scope: [String] = []
     if let c = f.filter.campaign { scope.append("campaign " + c) }
     if let h = f.filter.host { scope.append("host " + h) }
-    let window = f.filter.since.map { "since " + Timestamp.iso($0) } ?? "all time"
+    let window = f.filter.since.map { "since " + Timestamp.iso($0 / 1000 * 1000) } ?? "all time"
+    let generated = Timestamp.iso(f.generatedAt / 1000 * 1000)
     var page = """
       <!DOCTYPE html>
       <html lang="en">
@@ -36,13 +37,13 @@ public struct HTMLReport: Sendable {
       <meta charset="utf-8"/>
       <meta name="viewport" content="width=device-width, initial-scale=1"/>
       <meta name="generator" content="takedownctl report"/>
-      <title>Takedown report \(esc(Timestamp.iso(f.generatedAt)))</title>
+      <title>Takedown report \(generated)</title>
       <style>\(HTMLReport.css)</style>
       </head>
       <body>
       <header>
       <h1>Takedown report</h1>
-      <p class="meta">Generated <time datetime="\(Timestamp.iso(f.generatedAt))">\(Timestamp.iso(f.generatedAt))</time> (UTC)
+      <p class="meta">Generated <time datetime="\(generated)">\(generated)</time> (UTC)
        · \(esc(scope.isEmpty ? "all URLs" : scope.joined(separator: ", "))) · window: \(esc(window))</p>
       </header>
 
