@@ -182,7 +182,7 @@ final class NotifySocket: @unchecked Sendable {
     let tos = try lines.map { try jsonObject(String($0))["to"] as? String }
     #expect(Set(tos.compactMap { $0 }) == ["online", "taken_down"])
     let out = done.stdout.split(separator: "\n")
-    #expect(out.contains { $0.hasPrefix("<6>summary ") })
+    #expect(out.contains { $0.hasPrefix("<6>summary ") && $0.contains(" overdue=0") && $0.contains(" newly_taken_down=1") })
     #expect(out.contains { $0.hasPrefix("<6>takedownd started") })
     #expect(!out.contains { $0.hasPrefix("<7>") })  // per-check detail is off by default
   }

@@ -294,7 +294,7 @@ public final class CheckRunner: @unchecked Sendable {
     var metadata: Logger.Metadata = [
       "checks": "\(summary.checks)", "checks_per_second": "\(format(summary.checksPerSecond, 1))",
       "newly_taken_down": "\(summary.newlyTakenDown)", "reappeared": "\(summary.newlyReappeared)",
-      "due": "\(summary.due)", "in_flight": "\(inFlight)",
+      "due": "\(summary.due)", "in_flight": "\(inFlight)", "overdue": "\(try store.overdueCount(now: now))",
     ]
     for st in URLStatus.allCases { metadata["status.\(st.rawValue)"] = "\(summary.byStatus[st] ?? 0)" }
     logger.info("summary", metadata: metadata)
