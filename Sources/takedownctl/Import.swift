@@ -118,9 +118,9 @@ struct CSVBatchImporter {
     // In URL order, as enqueue does (each insert lands next to the previous one in the URL index); ties
     // keep the file's order, so that of two rows with the same report the first one's extras win.
     let order = pending.indices.sorted { a, b in
-      let x = pending[a].url.url.utf8
-      let y = pending[b].url.url.utf8
-      return x.elementsEqual(y) ? a < b : x.lexicographicallyPrecedes(y)
+      let x = pending[a].url.url
+      let y = pending[b].url.url
+      return x == y ? a < b : x < y
     }
     pending = order.map { pending[$0] }
     counts += try store.enqueue(pending, now: Timestamp.nowMs())

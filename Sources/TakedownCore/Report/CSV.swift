@@ -135,10 +135,51 @@ struct CSVParser {
         for k in 0..<bomSeen { try consume(bom[k], body) }
       }
     }
-    while i < bytes.count {
+    let n = bytes.count
+    while i < n {
+      // Runs of plain bytes go into the field at once; only the bytes that mean something go one by one.
+      if !pendingCR && state == .quoted {
+        var j = i
+        while j < n && bytes[j] != 34 {
+          if bytes[j] == 10 { line += 1 }
+          j += 1
+        }
+        if j > i { appendRun(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
+        i = j
+        if i < n {
+          try consume(bytes[i], body)
+          i += 1
+        }
+        continue
+      }
+      if !pendingCR && (state == .unquoted || state == .fieldStart) {
+        var j = i
+        while j < n {
+          let b = bytes[j]
+          if b == 44 || b == 34 || b == 10 || b == 13 { break }
+          j += 1
+        }
+        if j > i {
+          hasContent = true
+          state = .unquoted
+          appendRun(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+          i = j
+          continue
+        }
+      }
       try consume(bytes[i], body)
       i += 1
     }
+  }
+
+  mutating func appendRun(_ run: UnsafeBufferPointer<UInt8>) {
+    recordBytes += run.count
+    if recordBytes > maxRecordBytes {
+      fail("the record is longer than \(maxRecordBytes) bytes")
+      field.removeAll(keepingCapacity: true)
+      return
+    }
+    if error == nil { field.append(contentsOf: run) }
   }
 
   mutating func consume(_ b: UInt8, _ body: (CSVRecord) throws -> Void) rethrows {
