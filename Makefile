@@ -129,3 +129,17 @@ uninstall:
 	  echo "If the service was enabled: systemctl disable --now takedownd; systemctl daemon-reload."; \
 	  echo "The database stays in /var/lib/private/takedownd."; \
 	fi
+
+# A look at the HTML report: renders REPORT_DB (default: the `make run` demo's database) to
+# demo/report.html and, with headless Chromium (apt-get install chromium), to demo/report.png.
+# Not part of `make test`: CI needs no browser; the tests check the HTML's structure and numbers.
+REPORT_DB ?= demo/takedown.sqlite
+.PHONY: report-png
+report-png: build
+	@test -f "$(REPORT_DB)" || { echo "no database at $(REPORT_DB): run 'make run' first, or pass REPORT_DB=path"; exit 1; }
+	@mkdir -p demo
+	.build/debug/takedownctl report --db "$(REPORT_DB)" --html demo/report.html
+	@command -v chromium >/dev/null || { echo "chromium is missing. Run:  sudo apt-get install -y chromium"; exit 1; }
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2600 \
+	  --screenshot="$(CURDIR)/demo/report.png" "file://$(CURDIR)/demo/report.html" 2>/dev/null
+	@echo "demo/report.png"
