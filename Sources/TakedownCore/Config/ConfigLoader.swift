@@ -57,6 +57,9 @@ public enum ConfigLoader {
         file: file,
         problems: ["line \(nul.line), column \(nul.column): NUL characters are not allowed in TOML"])
     }
+    if let problem = TOMLGuard.check(text) {
+      throw ConfigError(file: file, problems: [problem])
+    }
     let root: TOMLTable
     do {
       root = try TOMLTable(string: text)
