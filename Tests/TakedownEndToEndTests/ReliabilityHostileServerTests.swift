@@ -212,13 +212,8 @@ import Testing
     #expect(d.status == 0, "\(d.stderr)")
     let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
     let r = try #require(try reader.lookup(url))
-    withKnownIssue(
-      """
-      bug: libcurl reports CURLE_COULDNT_RESOLVE_HOST both for NXDOMAIN and for an unreachable resolver; \
-      Classifier maps it to dns_unresolved (a removal), so a resolver outage confirms takedowns
-      """
-    ) {
-      #expect(r.status != .takenDown, "after \(r.checks) checks with no reachable resolver: \(r.status) \(r.reason ?? "")")
-    }
+    // libcurl says "could not resolve" for both; the daemon's second lookup tells an outage from NXDOMAIN.
+    #expect(r.status != .takenDown, "after \(r.checks) checks with no reachable resolver: \(r.status) \(r.reason ?? "")")
+    #expect(r.reason == "dns_error", "\(r.reason ?? "nil")")
   }
 }

@@ -76,6 +76,8 @@ public final class CheckRunner: @unchecked Sendable {
       metrics?.leaseExpiries.increment(by: recovered)
     }
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox)
+    let dnsCheck = DNSCheck(mailbox: mailbox)
+    defer { dnsCheck.stop() }
     let probeThread = Thread { engine.run() }
     probeThread.name = "takedown-probe"
     probeThread.stackSize = 1 << 20
@@ -169,6 +171,12 @@ public final class CheckRunner: @unchecked Sendable {
           finished = more.finished
         }
       }
+      // "Could not resolve" is a removal only if the domain is really gone: those results are looked up
+      // again first (they come back through the mailbox, still under their leases).
+      if results.contains(where: { $0.reason == .dnsUnresolved && !$0.dnsChecked }) {
+        dnsCheck.submit(results.filter { $0.reason == .dnsUnresolved && !$0.dnsChecked })
+        results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
+      }
       inHand -= results.count + abandoned.count
       do {
         if !results.isEmpty {
@@ -195,7 +203,9 @@ public final class CheckRunner: @unchecked Sendable {
         }
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
       }
-      if finished { break }
+      // The engine is done; stop once the DNS check has nothing left and everything it posted is recorded.
+      if finished && dnsCheck.pending == 0 && mailbox.isEmpty { break }
+      if finished { Thread.sleep(forTimeInterval: 0.01) }  // the mailbox no longer blocks once finished
     }
     if let failure { throw failure }
     try emitSummary(store: store, inFlight: 0)

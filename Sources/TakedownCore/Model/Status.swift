@@ -41,6 +41,10 @@ public enum Reason: String, Sendable, CaseIterable, Codable {
   case http5xx = "http_5xx"
   /// The host name has no address (NXDOMAIN or no records): the domain is gone.
   case dnsUnresolved = "dns_unresolved"
+  /// The name could not be looked up (resolver unreachable, SERVFAIL, timeout): says nothing about the
+  /// domain, so it is transient. libcurl reports both this and NXDOMAIN as one code; the daemon asks the
+  /// system resolver again to tell them apart.
+  case dnsError = "dns_error"
   case connectFailed = "connect_failed"
   case timeout
   case tlsError = "tls_error"

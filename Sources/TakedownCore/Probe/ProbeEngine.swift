@@ -351,6 +351,13 @@ public final class Mailbox: @unchecked Sendable {
     condition.unlock()
   }
 
+  /// Nothing waiting to be taken.
+  var isEmpty: Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    return results.isEmpty && abandoned.isEmpty
+  }
+
   /// Wakes a waiting runner (a stop request, a signal).
   public func poke() {
     condition.lock()

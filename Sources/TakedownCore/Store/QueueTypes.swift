@@ -78,6 +78,8 @@ public struct ProbeResult: Sendable {
   public var remoteIP: String?
   public var timings: CheckTimings
   public var bytes: Int64
+  /// A `dns_unresolved` result that the DNS check has already confirmed or corrected.
+  public var dnsChecked = false
   public init(
     claim: ClaimedURL, checkedAt: Int64, observation: Observation, reason: Reason, httpStatus: Int?,
     curlCode: Int32, finalURL: String?, redirects: Int, remoteIP: String?, timings: CheckTimings, bytes: Int64
