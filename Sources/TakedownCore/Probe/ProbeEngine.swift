@@ -234,9 +234,6 @@ public final class ProbeEngine: @unchecked Sendable {
     _ = ccurl_easy_setopt_opensocket_cb(h, CURLOPT_OPENSOCKETFUNCTION, openSocketCallback)
     _ = ccurl_easy_setopt_ptr(h, CURLOPT_OPENSOCKETDATA, user)
     _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-    // libcurl's default 16 KiB receive buffer per transfer was most of the memory at 2,000 in flight;
-    // bodies are capped and only counted, so 8 KiB reads cost nothing that matters.
-    _ = ccurl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 8192)
     _ = ccurl_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
     _ = ccurl_easy_setopt_str(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
     _ = ccurl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, settings.maxRedirects > 0 ? 1 : 0)
