@@ -143,3 +143,42 @@ report-png: build
 	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,2600 \
 	  --screenshot="$(CURDIR)/demo/report.png" "file://$(CURDIR)/demo/report.html" 2>/dev/null
 	@echo "demo/report.png"
+
+# ---------------------------------------------------------------------------------------------------
+# Reliability and security (issue 7): the long runs. `make test` already runs the short versions
+# (Reliability* and Hostile* suites); these take minutes.
+#   make reliability   the reliability suite at full scale: 3,000 URLs and 120 SIGKILLs, 240,000 URLs
+#                      from 12 racing writers; RELIABILITY_SEED=N replays a run. Figures: RELIABILITY lines
+#   make fuzz          libFuzzer + AddressSanitizer on the URL normalizer, the CSV reader and the config
+#                      parser, FUZZ_SECONDS each (Tests/Fuzz); a crash input lands in .build-fuzz/artifacts
+#   make sanitize      the whole test suite under AddressSanitizer, then ThreadSanitizer (separate scratch
+#                      paths .build-asan, .build-tsan); SANITIZE_FILTER=regex narrows it
+.PHONY: reliability fuzz sanitize sanitize-address sanitize-thread
+FUZZ_SECONDS     ?= 60
+SANITIZE_FILTER  ?=
+RELIABILITY_SEED ?=
+
+reliability: deps
+	$(SWIFT) build --build-tests
+	@mkdir -p .build
+	@TAKEDOWN_RELIABILITY=full $(if $(RELIABILITY_SEED),TAKEDOWN_RELIABILITY_SEED=$(RELIABILITY_SEED)) \
+	  $(SWIFT) test --skip-build --filter 'Reliability|Hostile' >.build/reliability.log 2>&1; status=$$?; \
+	  grep -a -E '^RELIABILITY |^crash loop|✘|(passed|failed) after' .build/reliability.log | grep -v 'argument'; \
+	  echo "full log: .build/reliability.log"; exit $$status
+
+fuzz: deps
+	bash Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: deps
+	nice -n 10 $(SWIFT) build --build-tests --sanitize=address --scratch-path $(CURDIR)/.build-asan
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path $(CURDIR)/.build-asan \
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
+
+sanitize-thread: deps
+	nice -n 10 $(SWIFT) build --build-tests --sanitize=thread --scratch-path $(CURDIR)/.build-tsan
+	TSAN_OPTIONS=halt_on_error=0 \
+	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(CURDIR)/.build-tsan \
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')

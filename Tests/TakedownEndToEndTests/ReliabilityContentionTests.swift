@@ -107,4 +107,40 @@ import Testing
     Reliability.figure("contention.write_seconds", writeTime.components.seconds)
     Reliability.figure("contention.locked_failures", writeFailures.count + readFailures.count)
   }
+
+  /// A write lock held longer than the busy timeout (10 s): a long import batch on a slow disk, a backup,
+  /// an operator's sqlite3 shell. Nobody's data is at risk, so nobody should give up: the daemon should
+  /// keep running and retry, and enqueue should wait its turn. Today both fail with "database is locked"
+  /// (exit 70) after 10 s; the daemon stops. Under AddressSanitizer (slower writers) the 100,000-URL test
+  /// above hits the same limit with its own six writers.
+  @Test func aWriteLockLongerThanTheBusyTimeoutNeitherKillsTheDaemonNorFailsEnqueue() throws {
+    let dir = TempDir()
+    let closed = try TestHTTPServer.closedPort()
+    // Connection refused at once and due again at once (no backoff): the daemon writes all the time.
+    let config = try writeReliabilityConfig(in: dir, nodeName: "lock-node", concurrency: 4, backoffBase: "0s")
+    let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+      of: "backoff_max = \"6h\"", with: "backoff_max = \"0s\"")
+    try text.write(toFile: config, atomically: true, encoding: .utf8)
+    let urls = (0..<4).map { "http://127.0.0.1:\(closed)/\($0)" }
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config] + urls, in: dir).status == 0)
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate() }
+    let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    #expect(try waitUntil { (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) > 10 })
+
+    let holder = try SQLiteConnection(path: dir.path + "/takedown.sqlite", busyTimeoutMs: 30_000)
+    try holder.execute("BEGIN IMMEDIATE")
+    let enqueue = try start(Binaries.takedownctl, ["enqueue", "--config", config, "http://127.0.0.1:\(closed)/late"], in: dir)
+    Thread.sleep(forTimeInterval: 11)
+    try holder.execute("COMMIT")
+    let enq = try waitUntil(timeout: .seconds(20)) { !enqueue.process.isRunning } ? enqueue.finish() : enqueue.terminate()
+    let checksAfter = try reader.db.scalar("SELECT count(*) FROM checks") ?? 0
+    let survived = try waitUntil(timeout: .seconds(3)) {
+      (try reader.db.scalar("SELECT count(*) FROM checks") ?? 0) > checksAfter || !daemon.process.isRunning
+    } && daemon.process.isRunning
+    withKnownIssue("bug: a write lock held over the 10 s busy timeout makes takedownd exit 70 and enqueue fail with 'database is locked'") {
+      #expect(survived, "daemon: \(daemon.stdout.suffix(400))")
+      #expect(enq.status == 0, "enqueue: exit \(enq.status): \(enq.stderr)")
+    }
+  }
 }
