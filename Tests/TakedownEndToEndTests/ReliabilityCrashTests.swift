@@ -115,4 +115,46 @@ import Testing
     Reliability.figure("crash.checks_verified", verifiedChecks)
     Reliability.figure("crash.requests_served", server.requestCount)
   }
+
+  /// The same for the writers: enqueue and import killed mid-batch (their transactions are 50,000 rows)
+  /// leave either a whole batch or nothing, and running them again completes the queue exactly once.
+  @Test func sigkillDuringEnqueueAndImportLeavesWholeBatchesAndARerunCompletes() throws {
+    let count = Reliability.full ? 200_000 : 30_000
+    let kills = Reliability.full ? 20 : 6
+    var rng = SeededRandom(seed: Reliability.seed ^ 0xE0_E0E0)
+    let dir = TempDir()
+    let db = dir.path + "/q.sqlite"
+    let urls = (0..<count).map { "http://w\($0 % 97).example/item/\($0)" }
+    let txt = dir.path + "/urls.txt"
+    try lines(urls).write(to: URL(fileURLWithPath: txt))
+    var csv = "url,campaign,notice\r\n"
+    for (i, u) in urls.enumerated() { csv += "\(u),csv,N-\(i)\r\n" }
+    let csvPath = dir.path + "/urls.csv"
+    try csv.write(toFile: csvPath, atomically: true, encoding: .utf8)
+    var killed = 0
+    for k in 0..<kills {
+      let args = k % 2 == 0
+        ? ["enqueue", "--db", db, "--campaign", "txt", "--file", txt] : ["import", "--db", db, "--csv", csvPath]
+      let p = try start(Binaries.takedownctl, args, in: dir)
+      Thread.sleep(forTimeInterval: Double(rng.next() % 1000) / 1000)
+      kill(p.process.processIdentifier, SIGKILL)
+      _ = p.finish()
+      if p.process.terminationReason == .uncaughtSignal { killed += 1 }
+      if FileManager.default.fileExists(atPath: db) {
+        let store = try SQLiteStore(path: db, create: false)
+        #expect(try databaseInvariantViolations(store.db) == [], "after kill \(k)")
+      }
+    }
+    for args in [["enqueue", "--db", db, "--campaign", "txt", "--file", txt], ["import", "--db", db, "--csv", csvPath]] {
+      let r = try run(Binaries.takedownctl, args, in: dir)
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let store = try SQLiteStore(path: db, create: false)
+    #expect(try store.db.scalar("SELECT count(*) FROM urls") == Int64(count))
+    #expect(try store.db.scalar("SELECT count(*) FROM reports") == Int64(2 * count))
+    #expect(try store.db.scalar("SELECT count(*) FROM reports WHERE campaign = 'csv'") == Int64(count))
+    #expect(try databaseInvariantViolations(store.db) == [])
+    Reliability.figure("crash.writer_kills", killed)
+    Reliability.figure("crash.writer_urls_verified", count)
+  }
 }

@@ -87,8 +87,8 @@ import Testing
       let h = try reader.history(urlID: r.id)
       #expect(h.count == 1, "\(path)")
       if let c = h.first {
-        // The time cap: timeout 2 s, plus scheduling slack on a loaded 2-core machine.
-        #expect(c.timings.totalUs <= 2_800_000, "\(path) took \(c.timings.totalUs) µs (curl \(c.curlCode))")
+        // The time cap: timeout 2 s, plus scheduling slack on a loaded 2-core machine (or under a sanitizer).
+        #expect(c.timings.totalUs <= 3_500_000, "\(path) took \(c.timings.totalUs) µs (curl \(c.curlCode))")
         #expect(c.bytes <= Int64(maxBody), "\(path) read \(c.bytes) body bytes")
         Reliability.figure("hostile.\(path.dropFirst()).curl_code", c.curlCode)
       }
