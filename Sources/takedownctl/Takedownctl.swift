@@ -67,7 +67,8 @@ struct DatabaseOptions: ParsableArguments {
   func open(create: Bool) throws -> SQLiteStore {
     let p = try path()
     do {
-      return try SQLiteStore(path: p, create: create)
+      // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
+      return try SQLiteStore(path: p, create: create, busyTimeoutMs: 60_000)
     } catch let e as StoreError {
       printError("takedownctl: \(e)")
       throw ExitCode(SysExit.noInput.rawValue)

@@ -94,6 +94,8 @@ public final class CheckRunner: @unchecked Sendable {
     // Claimed and not yet recorded or released: --once may only stop when this is zero, because a
     // recorded result can make its URL due again at once (confirm_interval = 0).
     var inHand = 0
+    var unrecorded: [ProbeResult] = []
+    var unreleased: [ClaimedURL] = []
 
     logger.info(
       "takedownd started",
@@ -136,7 +138,7 @@ public final class CheckRunner: @unchecked Sendable {
           let claimed = try store.claim(holder: holder, limit: batch, now: now, leaseMs: config.schedule.leaseMs)
           if claimed.isEmpty {
             let nextDue = try store.nextDueAt()
-            if options.once && inHand == 0 && (nextDue == nil || nextDue! > Timestamp.nowMs()) {
+            if options.once && inHand == 0 && unrecorded.isEmpty && unreleased.isEmpty && (nextDue == nil || nextDue! > Timestamp.nowMs()) {
               requestStop()
               continue
             }
@@ -146,6 +148,10 @@ public final class CheckRunner: @unchecked Sendable {
             inHand += claimed.count
             engine.submit(claimed)
           }
+        } catch let error as SQLiteError where error.isBusy {
+          // Someone held the write lock past the busy timeout (a backup, a long import): wait, don't die.
+          logger.warning("database busy, claiming again shortly", metadata: ["error": "\(error)"])
+          idleUntil = Timestamp.nowMs() + 1000
         } catch {
           logger.error("cannot claim URLs", metadata: ["error": "\(error)"])
           failure = error
@@ -178,6 +184,13 @@ public final class CheckRunner: @unchecked Sendable {
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
       inHand -= results.count + abandoned.count
+      // Results that a busy database refused last time go first; they still hold their leases.
+      if !unrecorded.isEmpty {
+        results = unrecorded + results
+        abandoned = unreleased + abandoned
+        unrecorded = []
+        unreleased = []
+      }
       do {
         if !results.isEmpty {
           let stats = try store.complete(
@@ -190,6 +203,11 @@ public final class CheckRunner: @unchecked Sendable {
           try store.release(abandoned, holder: holder, now: Timestamp.nowMs())
           logger.info("released unfinished checks", metadata: ["count": "\(abandoned.count)"])
         }
+      } catch let error as SQLiteError where error.isBusy && !finished {
+        // The whole transaction rolled back: keep everything and try again on the next turn.
+        logger.warning("database busy, recording again shortly", metadata: ["results": "\(results.count)"])
+        unrecorded = results
+        unreleased = abandoned
       } catch {
         // Results we could not write are not lost: their leases expire and the URLs are checked again.
         logger.error("cannot record results", metadata: ["error": "\(error)"])
@@ -204,7 +222,7 @@ public final class CheckRunner: @unchecked Sendable {
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
       }
       // The engine is done; stop once the DNS check has nothing left and everything it posted is recorded.
-      if finished && dnsCheck.pending == 0 && mailbox.isEmpty { break }
+      if finished && dnsCheck.pending == 0 && mailbox.isEmpty && unrecorded.isEmpty && unreleased.isEmpty { break }
       if finished { Thread.sleep(forTimeInterval: 0.01) }  // the mailbox no longer blocks once finished
     }
     if let failure { throw failure }
