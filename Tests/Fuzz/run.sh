@@ -20,9 +20,11 @@ status=0
 total=0
 for t in "${targets[@]}"; do
   case "$t" in
-    url) exe=FuzzURLNormalizer; max_len=9000 ;;
-    csv) exe=FuzzCSV; max_len=4096 ;;
-    config) exe=FuzzConfig; max_len=4096 ;;
+    url) exe=FuzzURLNormalizer; max_len=9000; fork="" ;;
+    csv) exe=FuzzCSV; max_len=4096; fork="" ;;
+    # A toml++ assertion is still open (ReliabilityHostileInputTests.unfixedParserCrashers): fork mode
+    # keeps fuzzing past crashes and saves each one, so one known crash does not end the run.
+    config) exe=FuzzConfig; max_len=4096; fork="-fork=1 -ignore_crashes=1" ;;
     *) echo "unknown fuzz target $t (url, csv, config)"; exit 64 ;;
   esac
   corpus="$scratch/corpus/$t"
@@ -33,14 +35,16 @@ for t in "${targets[@]}"; do
   # TOMLKit leaks a few bytes per parse: suppressed by name (lsan.supp), every other leak counts.
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/Tests/Fuzz/lsan.supp:print_suppressions=0" \
     "$scratch/release/$exe" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" "$corpus" >"$log" 2>&1 || status=1
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" $fork "$corpus" >"$log" 2>&1 || status=1
   runs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
+  # Fork mode prints no final stats: take the last progress line ("#N: cov: ...").
+  [ -n "$runs" ] || runs=$(grep -a -o '^#[0-9]*' "$log" | tr -d '#' | tail -1)
   after=$(ls "$scratch/artifacts" | wc -l)
   echo "FUZZ $t executions=${runs:-0} seconds=$seconds corpus=$(ls "$corpus" | wc -l) new_crashes=$((after - before))"
   total=$((total + ${runs:-0}))
   if [ "$after" -gt "$before" ]; then
     status=1
-    grep -a -E 'ERROR|Assertion|Fatal error|precondition' "$log" | head -5
+    grep -a -E 'Assertion|Fatal error|precondition|ERROR: (AddressSanitizer|LeakSanitizer)' "$log" | sort | uniq -c | head -10
   fi
 done
 echo "FUZZ total executions=$total"

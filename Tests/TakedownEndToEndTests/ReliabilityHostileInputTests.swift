@@ -236,12 +236,16 @@ import Testing
     "array-table": "[[.a]]\n",
     "header-line-break": "[\nprobe]\n",  // found by `make fuzz`
     "array-brace": "[probe]\nresolve = [}\n",  // found by `make fuzz`: parse_value's assertion
+    // found by `make fuzz`: the value-type scan in parse_value asserts "!is_value_terminator(*cp)"
+    // (toml.hpp:15080) after a malformed date followed by "= ".
+    "date-equals": "[schedule]\nlease = \"5m\"\nx = 1979-05-2= 8\n",
     "deep-dotted-key": "a" + String(repeating: ".a", count: 300_000) + " = 1\n",
     "deep-table-header": "[" + String(repeating: "a.", count: 300_000) + "b]\n",
   ]
 
   @Test(arguments: [
-    "dot-table", "non-ascii-table", "equals-table", "array-table", "header-line-break", "array-brace", "deep-dotted-key",
+    "dot-table", "non-ascii-table", "equals-table", "array-table", "header-line-break", "array-brace", "date-equals",
+    "deep-dotted-key",
     "deep-table-header",
   ])
   func configsThatCrashTheTOMLParserAreRefusedNotFatal(_ name: String) throws {
@@ -251,10 +255,20 @@ import Testing
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     for (tool, args) in [(Binaries.takedownctl, ["summary", "--config", path]), (Binaries.takedownd, ["--config", path, "--once"])] {
       let (r, _) = try runBounded(tool, args, in: dir, timeout: .seconds(30))
-      #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(300))")
-      #expect(r.stderr.contains("line "), "\(name): \(r.stderr.prefix(300))")
+      withKnownIssue(
+        "bug: toml++ asserts (SIGABRT) in parse_value's type scan on 'x = 1979-05-2= 8'; TOMLGuard does not screen it",
+        isIntermittent: false
+      ) {
+        #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(300))")
+        #expect(r.stderr.contains("line "), "\(name): \(r.stderr.prefix(300))")
+      } when: {
+        Self.unfixedParserCrashers.contains(name)
+      }
     }
   }
+
+  /// Crashers of `parserCrashers` that still crash (each reported with its reproduction).
+  static let unfixedParserCrashers: Set<String> = ["date-equals"]
 
   /// A typo in the config followed by `systemctl reload` must keep the daemon running on its old
   /// config. With a header toml++ asserts on, the reload killed the daemon until TOMLGuard.
