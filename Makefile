@@ -171,14 +171,29 @@ fuzz: deps
 
 sanitize: sanitize-address sanitize-thread
 
+# Every process writes its sanitizer report to a file (log_path): the end-to-end tests' takedownd and
+# takedownctl children are instrumented too, and their stderr would otherwise vanish with the test's
+# temp directory. The summary lines are printed at the end.
 sanitize-address: deps
 	nice -n 10 $(SWIFT) build --build-tests --sanitize=address --scratch-path $(CURDIR)/.build-asan
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 \
+	@rm -rf .build-asan/reports && mkdir -p .build-asan/reports
+	@ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/.build-asan/reports/asan \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 \
 	  $(SWIFT) test --skip-build --sanitize=address --scratch-path $(CURDIR)/.build-asan \
-	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)'); status=$$?; \
+	  echo "AddressSanitizer reports: $$(ls .build-asan/reports | wc -l) file(s) in .build-asan/reports"; \
+	  cat .build-asan/reports/* 2>/dev/null | grep -a 'SUMMARY:' | sort | uniq -c; exit $$status
 
+# Release mode: fewer reports of the known false positive, and faster. ThreadSanitizer does not see
+# Synchronization.Mutex on Linux (it waits on a futex), so accesses inside Mutex.withLock are reported as
+# races even when correct: a two-thread counter behind one Mutex gives 7-9 reports per run. Read the
+# reports for races outside withLock.
 sanitize-thread: deps
-	nice -n 10 $(SWIFT) build --build-tests --sanitize=thread --scratch-path $(CURDIR)/.build-tsan
-	TSAN_OPTIONS=halt_on_error=0 \
-	  $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(CURDIR)/.build-tsan \
-	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)')
+	nice -n 10 $(SWIFT) build --build-tests -c release -Xswiftc -enable-testing --sanitize=thread \
+	  --scratch-path $(CURDIR)/.build-tsan
+	@rm -rf .build-tsan/reports && mkdir -p .build-tsan/reports
+	@TSAN_OPTIONS=halt_on_error=0:log_path=$(CURDIR)/.build-tsan/reports/tsan \
+	  $(SWIFT) test --skip-build -c release --sanitize=thread --scratch-path $(CURDIR)/.build-tsan \
+	  $(if $(SANITIZE_FILTER),--filter '$(SANITIZE_FILTER)'); status=$$?; \
+	  echo "ThreadSanitizer reports: $$(ls .build-tsan/reports | wc -l) file(s) in .build-tsan/reports"; \
+	  cat .build-tsan/reports/* 2>/dev/null | grep -a 'SUMMARY:' | sort | uniq -c; exit $$status
