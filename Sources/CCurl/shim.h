@@ -41,4 +41,7 @@ static inline int ccurl_sockaddr_bytes(const struct curl_sockaddr *a, unsigned c
 
 static inline curl_socket_t ccurl_socket_bad(void) { return CURL_SOCKET_BAD; }
 
+/// curl_version_info for the version this was compiled against (CURLVERSION_NOW is a macro Swift cannot see).
+static inline const curl_version_info_data *ccurl_version_info(void) { return curl_version_info(CURLVERSION_NOW); }
+
 #endif

@@ -31,6 +31,8 @@ struct Status: ParsableCommand {
       "first online:    \(t(rec.firstOnlineAt))",
       "taken down:      \(t(rec.takenDownAt))",
     ]
+    if let u = rec.unreachableSince { lines.append("unreachable since: \(t(u))") }
+    if let g = rec.givenUpAt { lines.append("given up:        \(t(g)) (unreachable longer than give_up_after)") }
     if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
     for r in rec.reports {
       var parts = ["reported \(Timestamp.iso(r.reportedAt))"]
@@ -163,5 +165,24 @@ struct Cancel: ParsableCommand {
       print("cancelled \(rec.url)")
     }
     if missing > 0 { throw ExitCode(SysExit.dataError.rawValue) }
+  }
+}
+
+struct Evidence: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print a case-file record: when the URL was last seen online, and when and how it was seen removed.")
+
+  @OptionGroup var database: DatabaseOptions
+  @Flag(name: .long, help: "Print JSON.") var json = false
+  @Argument(help: "The URL or its id.") var urlOrID: String
+
+  func run() throws {
+    let store = try database.open(create: false)
+    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
+      printError("takedownctl: '\(urlOrID)' is not in the queue")
+      throw ExitCode(SysExit.dataError.rawValue)
+    }
+    let record = try withStoreErrors { try EvidenceRecord.load(from: store, url: rec) }
+    print(json ? record.json.rendered(pretty: true) : record.text)
   }
 }

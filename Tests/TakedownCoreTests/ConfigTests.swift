@@ -96,7 +96,8 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       "database", "node_name", "log.status_log", "metrics.listen",
       "probe.concurrency", "probe.per_host_connections", "probe.connect_timeout", "probe.timeout",
       "probe.max_redirects", "probe.max_body_bytes", "probe.user_agent", "probe.allow_private_addresses",
-      "probe.resolve", "probe.shutdown_grace",
+      "probe.resolve", "probe.shutdown_grace", "probe.vantage", "probe.proxy",
+      "schedule.give_up_after", "schedule.on_give_up",
       "schedule.recheck_interval", "schedule.confirmations", "schedule.confirm_interval", "schedule.watch_interval",
       "schedule.backoff_base", "schedule.backoff_max", "schedule.lease", "schedule.batch_size",
       "summary.interval", "log.level",
@@ -109,7 +110,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       let line = rawLine.trimmingCharacters(in: .whitespaces)
       if line.hasPrefix("[") {
         section = String(line.dropFirst().dropLast())
-      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") || line.hasPrefix("# status_log =") || line.hasPrefix("# listen =") {
+      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") || line.hasPrefix("# status_log =") || line.hasPrefix("# listen =") || line.hasPrefix("# proxy = \"http") {
         let key = line[..<eq].replacingOccurrences(of: "#", with: "").trimmingCharacters(in: .whitespaces)
         let path = section.isEmpty ? key : "\(section).\(key)"
         #expect(previousLineIsComment, "\(path) has no comment above it")
@@ -119,6 +120,97 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
     }
     #expect(expected.subtracting(found).sorted() == [], "keys missing from config/takedown.toml")
     #expect(found.subtracting(expected).sorted() == [], "keys in config/takedown.toml that this test doesn't know")
+  }
+
+  /// The commented [[rule]] example in the shipped file must be a valid rule, exactly as documented.
+  @Test func shippedRuleExampleParses() throws {
+    let text = try String(contentsOfFile: Self.shippedConfigPath, encoding: .utf8)
+    let start = try #require(text.range(of: "# [[rule]]"))
+    let block = text[start.lowerBound...].split(separator: "\n").map { line -> String in
+      line.hasPrefix("# # ") || line == "#" ? "" : String(line.dropFirst(2))
+    }.joined(separator: "\n")
+    let config = try ConfigLoader.parse(block)
+    let rule = try #require(config.probe.rules.first)
+    #expect(rule.hosts == ["*.example.com", "example.com"])
+    #expect(rule.removalMarkers == ["该视频已被删除", "/(?i)this video (has been|was) removed/"])
+    #expect(rule.homePaths == ["/", "/index.html"])
+    #expect(rule.maxConnections == 4)
+    #expect(rule.rate == 2)
+    #expect(rule.headers.count == 2)
+    #expect(rule.onlineStatuses == [403])
+    #expect(rule.proxy == "socks5h://10.0.0.9:1080")
+  }
+
+  @Test func rulesAreReadInOrderWithEveryKeyChecked() throws {
+    let config = try ConfigLoader.parse(
+      """
+      [probe]
+      per_host_connections = 6
+      proxy = "http://10.1.1.1:3128"
+      vantage = "cn-bj-1"
+      [[rule]]
+      hosts = "*.视频.example"
+      method = "head"
+      rate = 0.5
+      [[rule]]
+      hosts = ["*"]
+      max_connections = 0
+      """)
+    #expect(config.probe.vantage == "cn-bj-1")
+    #expect(config.probe.rules.count == 2)
+    #expect(config.probe.rules[0].hosts == ["*.xn--tdtr5i.example"] || config.probe.rules[0].hosts[0].hasPrefix("*.xn--"))
+    #expect(config.probe.rules[0].method == .head)
+    // Unset fields come from [probe]; first match wins.
+    let (first, i) = config.probe.rule(for: "a.\(config.probe.rules[0].hosts[0].dropFirst(2))")
+    #expect(i == 0)
+    #expect(first.maxConnections == 6)
+    #expect(first.proxy == "http://10.1.1.1:3128")
+    let (other, j) = config.probe.rule(for: "example.org")
+    #expect(j == 1)
+    #expect(other.maxConnections == 0)
+
+    do {
+      _ = try ConfigLoader.parse(
+        """
+        [[rule]]
+        method = "HEAD"
+        rate = -1
+        max_connections = "4"
+        headers = ["Cookie consent", "X-A: b\\r\\nHost: evil"]
+        online_statuses = [403, 999]
+        removal_markers = ["", "/(unclosed/"]
+        home_paths = ["index.html"]
+        proxy = "10.0.0.1:3128"
+        hots = ["x"]
+        [[rule]]
+        hosts = ["bad host"]
+        removal_markers = ["gone"]
+        method = "head"
+        """)
+      Issue.record("expected a ConfigError")
+    } catch let e as ConfigError {
+      let text = e.problems.joined(separator: "\n")
+      for needle in [
+        "rule[0].hots: unknown key (did you mean 'hosts'?)", "rule[0].hosts: missing", "rule[0].method: expected one of",
+        "rule[0].rate: must be above 0", "rule[0].max_connections: expected an integer", "rule[0].headers[0]:",
+        "rule[0].headers[1]: must not contain control characters", "rule[0].online_statuses[1]:",
+        "rule[0].removal_markers[0]:", "rule[0].removal_markers[1]:", "rule[0].home_paths[0]:", "rule[0].proxy: expected SCHEME://",
+        "rule[1].hosts[0]:", "rule[1].method: \"head\" reads no body",
+      ] {
+        #expect(text.contains(needle), "missing: \(needle)\nin:\n\(text)")
+      }
+    }
+  }
+
+  @Test(arguments: [
+    ("*.example.com", "www.example.com", true), ("*.example.com", "a.b.example.com", true),
+    ("*.example.com", "example.com", false), ("*.example.com", "badexample.com", false),
+    ("example.com", "example.com", true), ("example.com", "www.example.com", false), ("*", "anything.at.all", true),
+    ("cdn?.example.com", "cdn1.example.com", true), ("cdn?.example.com", "cdn12.example.com", false),
+    ("*video*", "myvideosite.org", true),
+  ])
+  func hostGlobs(pattern: String, host: String, expected: Bool) {
+    #expect(HostGlob.matches(pattern: pattern, host: host) == expected)
   }
 
   @Test func fullConfigWithNonDefaults() throws {

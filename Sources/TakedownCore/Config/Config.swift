@@ -71,6 +71,18 @@ public struct ProbeConfig: Sendable, Equatable {
   /// (`shutdown_grace`, "5s", >= 0). Abandoned URLs are simply probed again later.
   public var shutdownGraceMs: Int64 = 5_000
 
+  /// Name of the place the checks run from (`vantage`), stored with every check: legal blocking
+  /// (451, court-ordered DNS blocks) differs by country, so a record must say where it was seen.
+  public var vantage: String = "default"
+
+  /// Proxy for every probe (`proxy`, libcurl syntax such as "http://10.0.0.5:3128" or
+  /// "socks5h://gw:1080"); a rule's own `proxy` wins. nil = direct (the http_proxy environment
+  /// variables are ignored on purpose).
+  public var proxy: String? = nil
+
+  /// Per-host rules (`[[rule]]` tables), first match wins; hosts no rule matches use `defaultRule`.
+  public var rules: [HostRule] = []
+
   /// The defaults, identical to the `[probe]` table of `config/takedown.toml`.
   public init() {}
 }
@@ -107,8 +119,23 @@ public struct ScheduleConfig: Sendable, Equatable {
   /// URLs claimed per database transaction (`batch_size`, 1...100000).
   public var batchSize: Int = 1000
 
+  /// How long a URL may stay unreachable (only transient failures, nothing conclusive) before it is
+  /// given up on, in ms (`give_up_after`, "14d", "0s" = never).
+  public var giveUpAfterMs: Int64 = 14 * 86_400_000
+
+  /// What giving up means (`on_give_up`): `flag` keeps the URL `unreachable` with reason
+  /// `persistently_unreachable` and `given_up_at` set; `taken_down` counts it as taken down with that
+  /// reason. Default `flag`: a false "taken down" is the worst error an agency can report.
+  public var onGiveUp: GiveUpAction = .flag
+
   /// The defaults, identical to the `[schedule]` table of `config/takedown.toml`.
   public init() {}
+}
+
+/// What `give_up_after` does to a URL (`on_give_up`).
+public enum GiveUpAction: String, Sendable, Equatable, CaseIterable {
+  case flag
+  case takenDown = "taken_down"
 }
 
 /// The periodic progress summary written to the log (`[summary]`).

@@ -157,6 +157,9 @@ private struct Reader {
     bool(p, "probe", "allow_private_addresses", into: &c.probe.allowPrivateAddresses)
     stringArray(p, "probe", "resolve", into: &c.probe.resolve, check: Self.resolveEntry)
     duration(p, "probe", "shutdown_grace", allowZero: true, into: &c.probe.shutdownGraceMs)
+    string(p, "probe", "vantage", into: &c.probe.vantage, check: Self.vantageName)
+    var proxy = ""
+    if string(p, "probe", "proxy", into: &proxy, check: Self.proxyURL) { c.probe.proxy = proxy }
 
     let s = section(root, "schedule")
     duration(s, "schedule", "recheck_interval", allowZero: false, into: &c.schedule.recheckIntervalMs)
@@ -167,6 +170,13 @@ private struct Reader {
     duration(s, "schedule", "backoff_max", allowZero: true, into: &c.schedule.backoffMaxMs)
     duration(s, "schedule", "lease", allowZero: false, into: &c.schedule.leaseMs)
     int(s, "schedule", "batch_size", 1...100_000, into: &c.schedule.batchSize)
+    duration(s, "schedule", "give_up_after", allowZero: true, into: &c.schedule.giveUpAfterMs)
+    var onGiveUp = c.schedule.onGiveUp.rawValue
+    if string(s, "schedule", "on_give_up", into: &onGiveUp, check: Self.oneOf(GiveUpAction.allCases.map(\.rawValue))) {
+      c.schedule.onGiveUp = GiveUpAction(rawValue: onGiveUp) ?? .flag
+    }
+
+    c.probe.rules = rules(root)
 
     let sum = section(root, "summary")
     duration(sum, "summary", "interval", allowZero: false, into: &c.summary.intervalMs)
@@ -191,6 +201,97 @@ private struct Reader {
       "must be longer than probe.timeout (\(fmt(c.probe.timeoutMs))) so a lease cannot expire while its probe runs, got \(fmt(c.schedule.leaseMs))"
     )
     return c
+  }
+
+  // MARK: [[rule]]
+
+  private mutating func rules(_ root: TOMLTable) -> [HostRule] {
+    guard let value = lookup(root, "", "rule") else { return [] }
+    guard let array = value.array else {
+      problem("rule", "expected an array of tables ([[rule]] sections), got \(Self.describe(value))")
+      return []
+    }
+    var out: [HostRule] = []
+    for (i, element) in array.enumerated() {
+      let path = "rule[\(i)]"
+      guard let t = element.table else {
+        problem(path, "expected a table ([[rule]] section), got \(Self.describe(element))")
+        continue
+      }
+      present.append((path, t))
+      var r = HostRule()
+      if let hosts = lookup(t, path, "hosts") {
+        var globs: [String] = []
+        if hosts.string != nil {
+          var one = ""
+          string(t, path, "hosts", into: &one, check: Self.hostGlob)
+          globs = one.isEmpty ? [] : [one]
+        } else {
+          stringArray(t, path, "hosts", into: &globs, check: Self.hostGlob)
+          if hosts.array != nil && globs.isEmpty && !rejected.contains("\(path).hosts") {
+            problem("\(path).hosts", "must name at least one host glob")
+          }
+        }
+        r.hosts = globs.map { Self.canonicalGlob($0) }
+      } else {
+        problem("\(path).hosts", "missing: every rule needs the host globs it applies to, e.g. hosts = [\"*.example.com\"]")
+      }
+      stringArray(t, path, "removal_markers", into: &r.removalMarkers, check: Self.removalMarker)
+      bool(t, path, "home_redirect_is_removal", into: &r.homeRedirectIsRemoval)
+      stringArray(t, path, "home_paths", into: &r.homePaths, check: Self.homePath)
+      var method = r.method.rawValue
+      if string(t, path, "method", into: &method, check: Self.oneOf(ProbeMethod.allCases.map(\.rawValue))) {
+        r.method = ProbeMethod(rawValue: method) ?? .get
+      }
+      var maxConnections = -1
+      int(t, path, "max_connections", 0...10_000, note: " (0 = unlimited)", into: &maxConnections)
+      if maxConnections >= 0 { r.maxConnections = maxConnections }
+      r.rate = rate(t, path, "rate")
+      stringArray(t, path, "headers", into: &r.headers, check: Self.headerLine)
+      r.onlineStatuses = statusArray(t, path, "online_statuses")
+      var proxy = ""
+      if string(t, path, "proxy", into: &proxy, check: Self.proxyURL) { r.proxy = proxy }
+      if r.method == .head && !r.removalMarkers.isEmpty {
+        problem(
+          "\(path).method",
+          "\"head\" reads no body, so removal_markers could never match: use \"get\" (the default) or drop the markers")
+      }
+      out.append(r)
+    }
+    return out
+  }
+
+  private mutating func rate(_ table: TOMLTable, _ path: String, _ key: String) -> Double? {
+    let name = Self.join(path, key)
+    guard let value = lookup(table, path, key) else { return nil }
+    guard let number = value.double ?? value.int.map(Double.init) else {
+      problem(name, "expected requests per second as a number such as 2 or 0.5, got \(Self.describe(value))\(Self.quotesHint(value))")
+      return nil
+    }
+    guard number > 0, number <= 100_000, number.isFinite else {
+      problem(name, "must be above 0 and at most 100000 requests per second (leave it out for no limit), got \(number)")
+      return nil
+    }
+    return number
+  }
+
+  private mutating func statusArray(_ table: TOMLTable, _ path: String, _ key: String) -> [Int] {
+    let name = Self.join(path, key)
+    guard let value = lookup(table, path, key) else { return [] }
+    guard let array = value.array else {
+      problem(name, "expected an array of HTTP statuses such as [403], got \(Self.describe(value))")
+      return []
+    }
+    var out: [Int] = []
+    for (i, element) in array.enumerated() {
+      guard let n = element.int, (100...599).contains(n) else {
+        problems.append("\(name)[\(i)]: expected an HTTP status between 100 and 599, got \(Self.describe(element))")
+        rejected.insert(name)
+        continue
+      }
+      out.append(n)
+    }
+    return out
   }
 
   // MARK: Typed reads. Each registers its key and leaves the default in place on any problem.
@@ -435,6 +536,91 @@ private struct Reader {
       return isIPAddress(host, family: AF_INET6) ? nil : bad
     }
     return isIPAddress(host, family: AF_INET) ? nil : bad
+  }
+
+  static func oneOf(_ choices: [String]) -> (String) -> String? {
+    { text in
+      choices.contains(text)
+        ? nil : "expected one of \(choices.map { quote($0) }.joined(separator: ", ")), got \(quote(text))"
+    }
+  }
+
+  /// A short label: letters, digits, '.', '_', '-' (it is stored with every check and shown in reports).
+  static func vantageName(_ text: String) -> String? {
+    let ok = !text.isEmpty && text.utf8.count <= 64 && text.unicodeScalars.allSatisfy {
+      $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-")
+    }
+    return ok ? nil : "expected a name of 1-64 letters, digits, '.', '_' or '-', such as \"de-fra-1\", got \(quote(text))"
+  }
+
+  /// libcurl proxy syntax with an explicit scheme, so "10.0.0.5:3128" cannot silently mean http.
+  static func proxyURL(_ text: String) -> String? {
+    let schemes = ["http", "https", "socks4", "socks4a", "socks5", "socks5h"]
+    guard let sep = text.range(of: "://"), schemes.contains(String(text[..<sep.lowerBound]).lowercased()),
+      !text[sep.upperBound...].isEmpty
+    else {
+      return "expected SCHEME://HOST:PORT with scheme \(schemes.joined(separator: ", ")), such as \"http://10.0.0.5:3128\", got \(quote(text))"
+    }
+    if text.unicodeScalars.contains(where: { $0 == " " || $0.properties.generalCategory == .control }) {
+      return "must not contain spaces or control characters, got \(quote(text))"
+    }
+    return nil
+  }
+
+  /// Host globs: DNS characters plus '*' and '?'; Unicode labels are allowed (punycoded for matching).
+  static func hostGlob(_ text: String) -> String? {
+    if text.isEmpty { return "must not be empty" }
+    for label in text.split(separator: ".", omittingEmptySubsequences: false) {
+      if label.isEmpty { return "empty label in \(quote(text))" }
+      let ascii = label.unicodeScalars.allSatisfy(\.isASCII)
+      if ascii {
+        let ok = label.unicodeScalars.allSatisfy {
+          $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "*" || $0 == "?" || $0 == "_"
+        }
+        if !ok { return "expected a host name with '*' or '?' wildcards, such as \"*.example.com\", got \(quote(text))" }
+      } else {
+        if label.contains("*") || label.contains("?") { return "wildcards cannot share a label with non-ASCII letters in \(quote(text))" }
+        if label.unicodeScalars.contains(where: { $0 == " " || $0.properties.generalCategory == .control }) || Punycode.encode(String(label).lowercased()) == nil {
+          return "\(quote(String(label))) is not a valid host label"
+        }
+      }
+    }
+    return nil
+  }
+
+  static func canonicalGlob(_ text: String) -> String {
+    text.lowercased().split(separator: ".", omittingEmptySubsequences: false).map { label -> String in
+      label.unicodeScalars.allSatisfy(\.isASCII) ? String(label) : "xn--" + (Punycode.encode(String(label)) ?? String(label))
+    }.joined(separator: ".")
+  }
+
+  static func removalMarker(_ text: String) -> String? {
+    do {
+      _ = try RemovalMarker(text)
+      return nil
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  static func homePath(_ text: String) -> String? {
+    guard text.hasPrefix("/"), !text.unicodeScalars.contains(where: { $0 == " " || $0 == "?" || $0 == "#" || $0.properties.generalCategory == .control })
+    else { return "expected a path starting with '/' (no query, no spaces), such as \"/\" or \"/index.html\", got \(quote(text))" }
+    return nil
+  }
+
+  /// "Name: value", a token name and a value without CR/LF: anything else could inject requests.
+  static func headerLine(_ text: String) -> String? {
+    guard let colon = text.firstIndex(of: ":") else { return "expected \"Name: value\", got \(quote(text))" }
+    let name = text[..<colon]
+    let tokenChars = Set("!#$%&'*+-.^_`|~".unicodeScalars)
+    if name.isEmpty || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || tokenChars.contains($0)) }) {
+      return "header name must be a token such as \"Cookie\", got \(quote(String(name)))"
+    }
+    if text.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) {
+      return "must not contain control characters such as CR or LF, got \(quote(text))"
+    }
+    return nil
   }
 
   static func logLevel(_ text: String) -> String? {

@@ -75,7 +75,7 @@ public final class CheckRunner: @unchecked Sendable {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
       metrics?.leaseExpiries.increment(by: recovered)
     }
-    let engine = ProbeEngine(config: config.probe, mailbox: mailbox)
+    let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
     let probeThread = Thread { engine.run() }
@@ -96,6 +96,9 @@ public final class CheckRunner: @unchecked Sendable {
     var inHand = 0
     var unrecorded: [ProbeResult] = []
     var unreleased: [ClaimedURL] = []
+    var undeferred: [(ClaimedURL, Int64)] = []
+    // --once waits for URLs that a host made us hand back (Retry-After, rate): they are part of "everything due".
+    var onceWaitUntil: Int64 = 0
 
     logger.info(
       "takedownd started",
@@ -132,18 +135,21 @@ public final class CheckRunner: @unchecked Sendable {
       }
       let concurrency = config.probe.concurrency
       // Keep the engine fed: claim when less than one concurrency's worth is outstanding.
-      if !draining && now >= idleUntil && engine.outstanding < concurrency {
+      if !draining && now >= idleUntil && engine.busy < concurrency {
         do {
           let batch = max(1, min(config.schedule.batchSize, concurrency * 2))
           let claimed = try store.claim(holder: holder, limit: batch, now: now, leaseMs: config.schedule.leaseMs)
           if claimed.isEmpty {
             let nextDue = try store.nextDueAt()
-            if options.once && inHand == 0 && unrecorded.isEmpty && unreleased.isEmpty && (nextDue == nil || nextDue! > Timestamp.nowMs()) {
+            if options.once && inHand == 0 && unrecorded.isEmpty && unreleased.isEmpty && undeferred.isEmpty
+              && (nextDue == nil || nextDue! > Timestamp.nowMs()) && Timestamp.nowMs() >= onceWaitUntil
+            {
               requestStop()
               continue
             }
             // Nothing due: look again when the next URL is due (new enqueues show up within a second).
             idleUntil = min(nextDue ?? Int64.max, now + 1000)
+            if options.once && onceWaitUntil > now { idleUntil = min(idleUntil, onceWaitUntil) }
           } else {
             inHand += claimed.count
             engine.submit(claimed)
@@ -160,9 +166,9 @@ public final class CheckRunner: @unchecked Sendable {
       }
       metrics?.inFlight.record(engine.outstanding)
       // Sleep only when there is nothing to feed; any result or stop request wakes the mailbox at once.
-      let feeding = !draining && engine.outstanding < concurrency && Timestamp.nowMs() >= idleUntil
+      let feeding = !draining && engine.busy < concurrency && Timestamp.nowMs() >= idleUntil
       let waitMs: Int64 = feeding ? 0 : (!draining && now < idleUntil ? min(idleUntil - now, 200) : 200)
-      var (results, abandoned, finished) = mailbox.take(timeoutMs: waitMs)
+      var (results, abandoned, deferredClaims, finished) = mailbox.take(timeoutMs: waitMs)
       // Group results into fewer, larger transactions: each commit costs an fsync, and the probe hands
       // results over a few at a time. Waiting a few ms more costs nothing: the leases are still held.
       if !results.isEmpty && !draining && !finished {
@@ -174,6 +180,7 @@ public final class CheckRunner: @unchecked Sendable {
           let more = mailbox.take(timeoutMs: left)
           results += more.results
           abandoned += more.abandoned
+          deferredClaims += more.deferred
           finished = more.finished
         }
       }
@@ -183,13 +190,16 @@ public final class CheckRunner: @unchecked Sendable {
         dnsCheck.submit(results.filter { $0.reason == .dnsUnresolved && !$0.dnsChecked })
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
-      inHand -= results.count + abandoned.count
+      inHand -= results.count + abandoned.count + deferredClaims.count
+      if options.once, let latest = deferredClaims.map(\.1).max() { onceWaitUntil = max(onceWaitUntil, latest) }
       // Results that a busy database refused last time go first; they still hold their leases.
-      if !unrecorded.isEmpty {
+      if !unrecorded.isEmpty || !unreleased.isEmpty || !undeferred.isEmpty {
         results = unrecorded + results
         abandoned = unreleased + abandoned
+        deferredClaims = undeferred + deferredClaims
         unrecorded = []
         unreleased = []
+        undeferred = []
       }
       do {
         if !results.isEmpty {
@@ -203,11 +213,17 @@ public final class CheckRunner: @unchecked Sendable {
           try store.release(abandoned, holder: holder, now: Timestamp.nowMs())
           logger.info("released unfinished checks", metadata: ["count": "\(abandoned.count)"])
         }
+        if !deferredClaims.isEmpty {
+          try store.deferClaims(deferredClaims, holder: holder)
+          metrics?.deferred.increment(by: deferredClaims.count)
+          logger.debug("handed back checks a host cannot take yet", metadata: ["count": "\(deferredClaims.count)"])
+        }
       } catch let error as SQLiteError where error.isBusy && !finished {
         // The whole transaction rolled back: keep everything and try again on the next turn.
         logger.warning("database busy, recording again shortly", metadata: ["results": "\(results.count)"])
         unrecorded = results
         unreleased = abandoned
+        undeferred = deferredClaims
       } catch {
         // Results we could not write are not lost: their leases expire and the URLs are checked again.
         logger.error("cannot record results", metadata: ["error": "\(error)"])
@@ -222,7 +238,11 @@ public final class CheckRunner: @unchecked Sendable {
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
       }
       // The engine is done; stop once the DNS check has nothing left and everything it posted is recorded.
-      if finished && dnsCheck.pending == 0 && mailbox.isEmpty && unrecorded.isEmpty && unreleased.isEmpty { break }
+      if finished && dnsCheck.pending == 0 && mailbox.isEmpty && unrecorded.isEmpty && unreleased.isEmpty
+        && undeferred.isEmpty
+      {
+        break
+      }
       if finished { Thread.sleep(forTimeInterval: 0.01) }  // the mailbox no longer blocks once finished
     }
     if let failure { throw failure }
@@ -249,7 +269,7 @@ public final class CheckRunner: @unchecked Sendable {
       if new.database != config.database {
         logger.warning("database cannot change on reload; restart takedownd to use the new one")
       }
-      engine.update(new.probe)
+      engine.update(new.probe, holdLimitMs: Self.holdLimit(new))
       if new.log.statusLog != config.log.statusLog {
         statusLog = try new.log.statusLog.map { try StatusLog(path: $0) }
       } else {
@@ -268,6 +288,10 @@ public final class CheckRunner: @unchecked Sendable {
     }
     notifier.notify("READY=1", "STATUS=checking")
   }
+
+  /// How long a URL may wait in the engine for its host: a quarter of the lease (so it is recorded or
+  /// handed back long before the lease ends), at most a minute.
+  static func holdLimit(_ c: Config) -> Int64 { max(1000, min(60_000, c.schedule.leaseMs / 4)) }
 
   private func account(_ s: CompletionStats, results: [ProbeResult]) {
     totals.recorded += s.recorded

@@ -57,6 +57,14 @@ public enum Reason: String, Sendable, CaseIterable, Codable {
   case privateAddressRefused = "private_address_refused"
   /// Any other libcurl failure; the libcurl code is in the check row.
   case curlError = "curl_error"
+  /// A 2xx page whose body contains one of the host rule's `removal_markers` ("this video has been removed").
+  case removalMarker = "removal_marker"
+  /// A redirect that lands on the site's home page (`home_redirect_is_removal`).
+  case redirectHome = "redirect_home"
+  /// A status that a host rule declares online (`online_statuses`, e.g. a 403 served to robots).
+  case onlineStatus = "online_status"
+  /// Unreachable for longer than `give_up_after`.
+  case persistentlyUnreachable = "persistently_unreachable"
   /// Set by an operator with `takedownctl cancel`.
   case cancelledByOperator = "cancelled"
 }

@@ -95,3 +95,86 @@ public enum Classifier {
     }
   }
 }
+
+/// The verdict on one check after the host's rule had its say.
+public struct Verdict: Sendable, Equatable {
+  public var observation: Observation
+  public var reason: Reason
+  /// What decided a rule-based removal: the marker found, or the home path a redirect landed on.
+  public var matched: String?
+}
+
+extension Classifier {
+  /// libcurl's code and the HTTP status first (`classify`), then the host rule: statuses it declares
+  /// online, a redirect to the site's home page, removal markers in the body. Rules only ever turn an
+  /// answer that looks online into a removal (or a declared-online status into online); they never
+  /// touch errors. `marker` is called only when the answer would otherwise count as online.
+  public static func judge(
+    curlCode: Int32, httpStatus: Int, flags: TransferFlags, rule: HostRule, redirects: Int, originalURL: String,
+    finalURL: String?, method: ProbeMethod, marker: () -> String?
+  ) -> Verdict {
+    var (observation, reason) = classify(curlCode: curlCode, httpStatus: httpStatus, flags: flags)
+    let completeAnswer = curlCode == CurlCode.ok || (curlCode == CurlCode.writeError && flags.bodyCapped && httpStatus > 0)
+    if completeAnswer && observation != .online && rule.onlineStatuses.contains(httpStatus) {
+      (observation, reason) = (.online, .onlineStatus)
+    }
+    guard observation == .online else { return Verdict(observation: observation, reason: reason) }
+    if rule.homeRedirectIsRemoval && redirects > 0, let finalURL {
+      let finalPath = URLParts.path(finalURL)
+      if rule.homePaths.contains(finalPath) && !rule.homePaths.contains(URLParts.path(originalURL))
+        && URLParts.sameSite(URLParts.host(originalURL), URLParts.host(finalURL))
+      {
+        return Verdict(observation: .removed, reason: .redirectHome, matched: finalPath)
+      }
+    }
+    if method == .get, let found = marker() {
+      return Verdict(observation: .removed, reason: .removalMarker, matched: found)
+    }
+    return Verdict(observation: observation, reason: reason)
+  }
+}
+
+/// Just enough URL splitting for the rules, on libcurl's absolute URLs.
+enum URLParts {
+  /// The path without query or fragment; "/" when there is none.
+  static func path(_ url: String) -> String {
+    guard let scheme = url.range(of: "://") else { return "/" }
+    let rest = url[scheme.upperBound...]
+    guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }), rest[slash] == "/" else { return "/" }
+    let tail = rest[slash...]
+    let end = tail.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? tail.endIndex
+    return String(tail[..<end])
+  }
+
+  /// The lowercased host without user info or port.
+  static func host(_ url: String) -> String {
+    guard let scheme = url.range(of: "://") else { return "" }
+    var rest = url[scheme.upperBound...]
+    if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+    if rest.hasPrefix("[") {
+      if let close = rest.firstIndex(of: "]") { return String(rest[...close]).lowercased() }
+      return String(rest).lowercased()
+    }
+    if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+    return rest.lowercased()
+  }
+
+  /// Whether two hosts belong to one site: equal, or sharing the registrable part (the last two labels;
+  /// three when the second-to-last is a short second-level label such as co.uk or com.cn). A heuristic
+  /// without the public suffix list; it only has to keep a redirect to another site's root from
+  /// counting as a removal.
+  static func sameSite(_ a: String, _ b: String) -> Bool {
+    if a == b { return true }
+    return site(a) == site(b)
+  }
+
+  static func site(_ host: String) -> String {
+    let labels = host.split(separator: ".")
+    guard labels.count > 2 else { return host }
+    let tld = labels[labels.count - 1]
+    let second = labels[labels.count - 2]
+    let keep = (tld.count == 2 && second.count <= 3) ? 3 : 2
+    return labels.suffix(keep).joined(separator: ".")
+  }
+}

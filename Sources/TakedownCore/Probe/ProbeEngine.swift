@@ -6,39 +6,31 @@ import Synchronization
   import Glibc
 #endif
 
-/// Per-transfer state that libcurl's C callbacks reach through their user pointer. Touched only on the
-/// probe thread (libcurl calls the callbacks from inside curl_multi_perform).
-final class Transfer {
-  let claim: ClaimedURL
-  let handle: UnsafeMutableRawPointer
-  let maxBody: Int64
-  let allowPrivate: Bool
-  var bytes: Int64 = 0
-  var capped = false
-  var privateRefused = false
-
-  init(claim: ClaimedURL, handle: UnsafeMutableRawPointer, maxBody: Int64, allowPrivate: Bool) {
-    self.claim = claim
-    self.handle = handle
-    self.maxBody = maxBody
-    self.allowPrivate = allowPrivate
-  }
-}
-
-/// Reads the body only up to the cap: a hostile server cannot make us download more than max_body_bytes.
+/// Keeps the body only up to the cap: a hostile server cannot make us download more than max_body_bytes.
 /// Returning less than asked makes libcurl stop the transfer (CURLE_WRITE_ERROR), which the classifier
-/// treats as a complete answer when `capped` is set.
-private let writeCallback: curl_write_callback = { _, size, count, user in
+/// treats as a complete answer when `capped` is set. Every byte read goes into the SHA-256 (evidence);
+/// the bytes themselves are kept only when the host's rule has removal markers to search.
+private let writeCallback: curl_write_callback = { data, size, count, user in
   let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
   let n = Int64(size * count)
   let room = t.maxBody - t.bytes
-  if n <= room {
-    t.bytes += n
-    return size * count
+  let take = Int(min(n, max(room, 0)))
+  if take > 0, let data {
+    let chunk = UnsafeRawBufferPointer(start: data, count: take)
+    t.sha.update(chunk)
+    if t.keepBody { t.body.append(contentsOf: chunk) }
   }
-  t.bytes += max(room, 0)
+  t.bytes += Int64(take)
+  if n <= room { return size * count }
   t.capped = true
   return 0
+}
+
+/// Every response's header lines, for the redirect chain, Retry-After and the evidence headers.
+private let headerCallback: curl_write_callback = { data, size, count, user in
+  let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+  if let data { t.capture.take(line: UnsafeRawBufferPointer(start: data, count: size * count)) }
+  return size * count
 }
 
 /// Every connection libcurl opens, for the URL and for each redirect hop, passes through here with the
@@ -66,27 +58,47 @@ private let openSocketCallback: curl_opensocket_callback = { user, _, address in
 
 /// Checks URLs concurrently on one libcurl multi handle, on a thread of its own.
 ///
-/// The runner submits claimed URLs; the engine keeps up to `concurrency` transfers in flight and posts
-/// finished results to the mailbox in batches. It never touches the database, so the multi loop never
-/// waits on a disk.
+/// The runner submits claimed URLs; the engine queues them per host and starts a check only when its
+/// host's rule allows it (connections, rate, a Retry-After pause), so libcurl never holds a transfer
+/// waiting for a connection while its timeout runs. URLs that would wait too long are handed back
+/// ("deferred") with the time their host can take them. The engine never touches the database, so the
+/// multi loop never waits on a disk.
 public final class ProbeEngine: @unchecked Sendable {
-  // @unchecked: `multi`, `pool`, `inFlight` and `settings` are touched only on the probe thread; what
-  // other threads share is behind `inbox` (a Mutex), `outstanding` (an Atomic) and curl_multi_wakeup,
-  // which libcurl documents as callable from any thread.
+  // @unchecked: `multi`, `pool`, `inFlight`, `hosts` and `settings` are touched only on the probe
+  // thread; what other threads share is behind `inbox` (a Mutex), Atomics and curl_multi_wakeup, which
+  // libcurl documents as callable from any thread.
   private let multi: UnsafeMutableRawPointer
   private var settings: ProbeConfig
+  private var holdLimitMs: Int64
   private var resolveList: UnsafeMutablePointer<curl_slist>?
   /// Resolve lists replaced by a reload: transfers started before it may still point at them.
   private var retiredResolveLists: [UnsafeMutablePointer<curl_slist>] = []
-  private let pendingSettings = Mutex<ProbeConfig?>(nil)
+  private let pendingSettings = Mutex<(ProbeConfig, Int64)?>(nil)
   private let heartbeat = Atomic<Int64>(0)
   private var pool: [UnsafeMutableRawPointer] = []
   private var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
   private let inbox = Mutex<[ClaimedURL]>([])
   private let control = Mutex<Control>(Control())
   private let mailbox: Mailbox
-  /// Submitted and not yet reported back (queued + in flight): the runner claims more when this is low.
+  /// Submitted and not yet reported back (queued + in flight + waiting for a host).
   private let outstandingCount = Atomic<Int>(0)
+  /// Submitted and not yet taken from the inbox.
+  private let inboxCount = Atomic<Int>(0)
+  /// In flight plus queued for hosts that could start now: what the runner must not over-fill.
+  private let busyCount = Atomic<Int>(0)
+
+  // Host scheduling (probe thread only).
+  private var hosts: [String: HostState] = [:]
+  private var ready: [HostState] = []
+  private var readyHead = 0
+  private var timed: [(at: Int64, host: HostState)] = []
+  private var nextTimedAt = Int64.max
+  private var rulesVersion = 0
+  private var compiledDefault: CompiledRule
+  private var compiledRules: [CompiledRule]
+  private var held = 0
+  private var nextSweepAt: Int64 = 0
+  private var deferred: [(ClaimedURL, Int64)] = []
 
   struct Control {
     var draining = false
@@ -94,35 +106,55 @@ public final class ProbeEngine: @unchecked Sendable {
     var abortAt: Int64?
   }
 
+  /// Submitted and not yet reported back.
   public var outstanding: Int { outstandingCount.load(ordering: .relaxed) }
+
+  /// Checks the engine is busy with or can start at once: the runner claims more while this is below
+  /// the concurrency. URLs waiting for a slow or rate-limited host do not count, so one such host
+  /// cannot starve the others.
+  public var busy: Int { inboxCount.load(ordering: .relaxed) + busyCount.load(ordering: .relaxed) }
 
   /// Monotonic ms of the probe loop's last turn: the watchdog pings only while this moves.
   public var lastHeartbeat: Int64 { heartbeat.load(ordering: .relaxed) }
 
-  public init(config: ProbeConfig, mailbox: Mailbox) {
+  /// - holdLimitMs: longest a URL may wait in the engine for its host before it is handed back
+  ///   (keep well under the lease).
+  public init(config: ProbeConfig, mailbox: Mailbox, holdLimitMs: Int64 = 60_000) {
     _ = ProbeEngine.globalInit
     multi = curl_multi_init()!
     settings = config
+    self.holdLimitMs = holdLimitMs
     self.mailbox = mailbox
+    compiledDefault = CompiledRule(rule: config.defaultRule, index: nil)
+    compiledRules = []
     heartbeat.store(monotonicMs(), ordering: .relaxed)
-    apply(config)
+    apply(config, holdLimitMs: holdLimitMs)
   }
 
-  /// Multi-handle limits and the resolve list; per-transfer options are read from `settings` at start.
-  private func apply(_ config: ProbeConfig) {
+  /// Multi-handle limits, the resolve list and the compiled rules; per-transfer options are read from
+  /// `settings` at start.
+  private func apply(_ config: ProbeConfig, holdLimitMs: Int64) {
     settings = config
+    self.holdLimitMs = holdLimitMs
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, config.concurrency)
-    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, config.perHostConnections)
+    // Per-host limits are the engine's (rules may differ by host); libcurl's own cap would only make
+    // transfers wait inside libcurl with their timeout running.
+    _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
     _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, config.concurrency)
     if let old = resolveList { retiredResolveLists.append(old) }
     resolveList = nil
     for entry in config.resolve { resolveList = curl_slist_append(resolveList, entry) }
+    rulesVersion += 1
+    compiledRules = config.rules.indices.map { CompiledRule(rule: config.filledRule($0), index: $0) }
+    var d = config.defaultRule
+    d.proxy = config.proxy
+    compiledDefault = CompiledRule(rule: d, index: nil)
   }
 
   /// New settings (a reload) for checks started from now on; checks in flight keep theirs.
   /// Callable from any thread.
-  public func update(_ config: ProbeConfig) {
-    pendingSettings.withLock { $0 = config }
+  public func update(_ config: ProbeConfig, holdLimitMs: Int64? = nil) {
+    pendingSettings.withLock { $0 = (config, holdLimitMs ?? self.holdLimitMs) }
     curl_multi_wakeup(multi)
   }
 
@@ -144,12 +176,20 @@ public final class ProbeEngine: @unchecked Sendable {
   }()
 
   /// The libcurl version string, for the startup log line.
-  public static var curlVersion: String { String(cString: curl_version()) }
+  /// (curl_version_info, not curl_version: with an LDAP-enabled libcurl the latter looks up the machine's
+  /// own name, a blocking DNS query before READY.)
+  public static var curlVersion: String {
+    guard let info = ccurl_version_info(), let v = info.pointee.version else { return "unknown" }
+    var text = "libcurl/" + String(cString: v)
+    if let ssl = info.pointee.ssl_version { text += " " + String(cString: ssl) }
+    return text
+  }
 
   /// Hands claimed URLs to the engine. Callable from any thread.
   public func submit(_ claims: [ClaimedURL]) {
     guard !claims.isEmpty else { return }
     outstandingCount.add(claims.count, ordering: .relaxed)
+    inboxCount.add(claims.count, ordering: .relaxed)
     inbox.withLock { $0.append(contentsOf: claims) }
     curl_multi_wakeup(multi)
   }
@@ -169,27 +209,32 @@ public final class ProbeEngine: @unchecked Sendable {
     var running: Int32 = 0
     var finished: [ProbeResult] = []
     while true {
-      heartbeat.store(monotonicMs(), ordering: .relaxed)
-      if let newSettings = pendingSettings.withLock({ p -> ProbeConfig? in
+      let now = monotonicMs()
+      heartbeat.store(now, ordering: .relaxed)
+      if let (newSettings, hold) = pendingSettings.withLock({ p -> (ProbeConfig, Int64)? in
         defer { p = nil }
         return p
       }) {
-        apply(newSettings)
+        apply(newSettings, holdLimitMs: hold)
       }
       let ctl = control.withLock { $0 }
       if ctl.draining {
-        let queued = inbox.withLock { q -> [ClaimedURL] in
+        var queued = inbox.withLock { q -> [ClaimedURL] in
           defer { q.removeAll() }
           return q
         }
+        inboxCount.subtract(queued.count, ordering: .relaxed)
+        for h in hosts.values { queued += h.queue.removeAll().map(\.claim) }
+        held = 0
         if !queued.isEmpty { giveBack(queued) }
         if let abortAt = ctl.abortAt, monotonicMs() >= abortAt, !inFlight.isEmpty {
           abortAll()
         }
         if inFlight.isEmpty { break }
       } else {
-        startQueued()
+        startQueued(now: now)
       }
+      postDeferred()
       curl_multi_perform(multi, &running)
       collect(into: &finished)
       if !finished.isEmpty {
@@ -198,67 +243,245 @@ public final class ProbeEngine: @unchecked Sendable {
         finished.removeAll(keepingCapacity: true)
         continue  // free slots: start more before sleeping
       }
+      var timeout: Int64 = 500
+      if nextTimedAt != Int64.max { timeout = max(0, min(timeout, nextTimedAt - monotonicMs())) }
       var fds: Int32 = 0
-      curl_multi_poll(multi, nil, 0, 500, &fds)
+      curl_multi_poll(multi, nil, 0, Int32(timeout), &fds)
     }
+    postDeferred()
     mailbox.finish()
   }
 
-  private func startQueued() {
-    let room = settings.concurrency - inFlight.count
-    guard room > 0 else { return }
-    let batch = inbox.withLock { q -> ArraySlice<ClaimedURL> in
-      let n = min(room, q.count)
-      let taken = q[0..<n]
-      q.removeFirst(n)
-      return taken
+  // MARK: Host scheduling
+
+  private func hostState(_ name: String) -> HostState {
+    if let h = hosts[name] {
+      if h.rulesVersion != rulesVersion {
+        h.rule = compiledRule(for: name)
+        h.rulesVersion = rulesVersion
+      }
+      return h
     }
-    for claim in batch { start(claim) }
+    let h = HostState(name: name, rule: compiledRule(for: name), rulesVersion: rulesVersion)
+    hosts[name] = h
+    return h
   }
 
-  private func start(_ claim: ClaimedURL) {
-    let h: UnsafeMutableRawPointer
+  private func compiledRule(for host: String) -> CompiledRule {
+    if let i = settings.rules.firstIndex(where: { $0.matches(host: host) }), i < compiledRules.count {
+      return compiledRules[i]
+    }
+    return compiledDefault
+  }
+
+  /// Puts `h` in line: the ready list when it may start now, else the timed list.
+  private func schedule(_ h: HostState, now: Int64) {
+    guard !h.scheduled else { return }
+    h.scheduled = true
+    let at = max(h.nextStartAt, h.pausedUntil)
+    if at <= now {
+      ready.append(h)
+    } else {
+      timed.append((at, h))
+      nextTimedAt = min(nextTimedAt, at)
+    }
+  }
+
+  /// Queues a job for its host, or hands it back when the host could not take it within the hold limit.
+  private func enqueue(_ job: Job, now: Int64) {
+    let h = hostState(job.claim.host)
+    if let at = deferral(h, position: h.queue.count, now: now) {
+      deferred.append((job.claim, Timestamp.nowMs() + (at - now)))
+      return
+    }
+    h.queue.append(job)
+    held += 1
+    if h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
+  }
+
+  /// When a job at `position` in `h`'s queue should come back instead of waiting here; nil = keep it.
+  private func deferral(_ h: HostState, position: Int, now: Int64) -> Int64? {
+    let slot = h.slotMs
+    let start = max(now, h.pausedUntil, h.nextStartAt)
+    let expected = start + Int64(Double(position) * slot)
+    if expected - now <= holdLimitMs { return nil }
+    let at = max(expected, h.horizon)
+    h.horizon = at + Int64(max(slot, 1))
+    return at
+  }
+
+  private func startQueued(now: Int64) {
+    let incoming = inbox.withLock { q -> [ClaimedURL] in
+      defer { q.removeAll(keepingCapacity: true) }
+      return q
+    }
+    if !incoming.isEmpty {
+      inboxCount.subtract(incoming.count, ordering: .relaxed)
+      for claim in incoming { enqueue(Job(claim: claim, queuedAt: now), now: now) }
+    }
+    if now >= nextSweepAt { sweep(now: now) }
+    if nextTimedAt <= now {
+      var keep: [(at: Int64, host: HostState)] = []
+      nextTimedAt = Int64.max
+      for entry in timed {
+        if entry.at <= now {
+          entry.host.scheduled = false
+          schedule(entry.host, now: now)
+        } else {
+          keep.append(entry)
+          nextTimedAt = min(nextTimedAt, entry.at)
+        }
+      }
+      timed = keep
+    }
+    var room = settings.concurrency - inFlight.count
+    while room > 0 && readyHead < ready.count {
+      let h = ready[readyHead]
+      readyHead += 1
+      h.scheduled = false
+      if h.queue.isEmpty || h.inFlight >= h.rule.maxConnections { continue }  // rescheduled on completion
+      if max(h.nextStartAt, h.pausedUntil) > now {
+        schedule(h, now: now)
+        continue
+      }
+      let job = h.queue.popFirst()!
+      held -= 1
+      start(job, host: h, now: now)
+      room -= 1
+      if let interval = h.rule.intervalMs {
+        h.nextStartAt = max(h.nextStartAt, now) + Int64(interval.rounded(.up))
+      }
+      if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
+    }
+    if readyHead > 256 && readyHead * 2 > ready.count {
+      ready.removeFirst(readyHead)
+      readyHead = 0
+    }
+    let readyLeft = readyHead < ready.count
+    // Busy = in flight, plus "full" when hosts are still waiting for room; too much held back also
+    // stops claiming (a queue of one rate-limited host must not pull the whole table into memory).
+    let full = readyLeft || held > max(4 * settings.concurrency, 1000)
+    busyCount.store(full ? settings.concurrency + held : inFlight.count, ordering: .relaxed)
+  }
+
+  /// Once a second: hand back jobs that have waited too long (a host slower than estimated) and forget
+  /// idle hosts whose politeness state has run out.
+  private func sweep(now: Int64) {
+    nextSweepAt = now + 1000
+    var idle: [String] = []
+    for (name, h) in hosts {
+      if let first = h.queue.first, now - first.queuedAt > 2 * holdLimitMs {
+        let jobs = h.queue.removeAll()
+        held -= jobs.count
+        let slot = max(h.slotMs, 1)
+        for (k, job) in jobs.enumerated() {
+          deferred.append((job.claim, Timestamp.nowMs() + Int64(Double(k) * slot) + max(h.pausedUntil - now, 0)))
+        }
+      }
+      if h.queue.isEmpty && h.inFlight == 0 && !h.scheduled && h.nextStartAt < now && h.pausedUntil < now
+        && h.horizon < now
+      {
+        idle.append(name)
+      }
+    }
+    for name in idle { hosts.removeValue(forKey: name) }
+  }
+
+  private func postDeferred() {
+    guard !deferred.isEmpty else { return }
+    outstandingCount.subtract(deferred.count, ordering: .relaxed)
+    mailbox.post(deferred: deferred)
+    deferred.removeAll()
+  }
+
+  /// The host asked us to stay away until `until` (monotonic ms): everything queued for it comes back
+  /// after that, spread by its rate.
+  private func pause(_ h: HostState, until: Int64, now: Int64) {
+    h.pausedUntil = max(h.pausedUntil, until)
+    let jobs = h.queue.removeAll()
+    held -= jobs.count
+    for job in jobs { enqueue(job, now: now) }
+  }
+
+  // MARK: Transfers
+
+  private func start(_ job: Job, host h: HostState, now: Int64) {
+    let handle: UnsafeMutableRawPointer
     if let reused = pool.popLast() {
       curl_easy_reset(reused)
-      h = reused
+      handle = reused
     } else {
-      h = curl_easy_init()
+      handle = curl_easy_init()
     }
+    let rule = h.rule
+    let method: ProbeMethod = job.headStatus == nil ? rule.rule.method : .get
+    let proxy = rule.rule.proxy
+    // Through a proxy, the connection we see is the proxy's: the address rule cannot apply (the proxy
+    // resolves the target), and an operator-configured proxy is trusted.
     let t = Transfer(
-      claim: claim, handle: h, maxBody: Int64(settings.maxBodyBytes), allowPrivate: settings.allowPrivateAddresses)
+      job: job, handle: handle, host: h, method: method, maxBody: Int64(settings.maxBodyBytes),
+      allowPrivate: settings.allowPrivateAddresses || proxy != nil, keepBody: !rule.markers.isEmpty, startedAt: now)
     let user = Unmanaged.passRetained(t).toOpaque()
-    _ = ccurl_easy_setopt_str(h, CURLOPT_URL, claim.url)
-    _ = ccurl_easy_setopt_ptr(h, CURLOPT_PRIVATE, user)
-    _ = ccurl_easy_setopt_write_cb(h, CURLOPT_WRITEFUNCTION, writeCallback)
-    _ = ccurl_easy_setopt_ptr(h, CURLOPT_WRITEDATA, user)
-    _ = ccurl_easy_setopt_opensocket_cb(h, CURLOPT_OPENSOCKETFUNCTION, openSocketCallback)
-    _ = ccurl_easy_setopt_ptr(h, CURLOPT_OPENSOCKETDATA, user)
-    _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-    _ = ccurl_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
-    _ = ccurl_easy_setopt_str(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-    _ = ccurl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, settings.maxRedirects > 0 ? 1 : 0)
+    let claim = job.claim
+    _ = ccurl_easy_setopt_str(handle, CURLOPT_URL, claim.url)
+    _ = ccurl_easy_setopt_ptr(handle, CURLOPT_PRIVATE, user)
+    _ = ccurl_easy_setopt_write_cb(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+    _ = ccurl_easy_setopt_ptr(handle, CURLOPT_WRITEDATA, user)
+    _ = ccurl_easy_setopt_write_cb(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+    _ = ccurl_easy_setopt_ptr(handle, CURLOPT_HEADERDATA, user)
+    _ = ccurl_easy_setopt_opensocket_cb(handle, CURLOPT_OPENSOCKETFUNCTION, openSocketCallback)
+    _ = ccurl_easy_setopt_ptr(handle, CURLOPT_OPENSOCKETDATA, user)
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+    _ = ccurl_easy_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+    _ = ccurl_easy_setopt_str(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, settings.maxRedirects > 0 ? 1 : 0)
     // libcurl 7.88 follows redirects without limit by default: always set the cap explicitly.
-    _ = ccurl_easy_setopt_long(h, CURLOPT_MAXREDIRS, settings.maxRedirects)
-    _ = ccurl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeoutMs))
-    _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(settings.timeoutMs))
-    _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
-    _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
-    _ = ccurl_easy_setopt_str(h, CURLOPT_USERAGENT, settings.userAgent)
-    if let resolveList { _ = ccurl_easy_setopt_slist(h, CURLOPT_RESOLVE, resolveList) }
-    inFlight[h] = t
-    curl_multi_add_handle(multi, h)
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_MAXREDIRS, settings.maxRedirects)
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeoutMs))
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(settings.timeoutMs))
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+    _ = ccurl_easy_setopt_str(handle, CURLOPT_USERAGENT, settings.userAgent)
+    // "" turns proxies off, so an http_proxy variable in the service's environment is never used silently.
+    _ = ccurl_easy_setopt_str(handle, CURLOPT_PROXY, proxy ?? "")
+    if proxy != nil { _ = ccurl_easy_setopt_long(handle, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1) }
+    if method == .head { _ = ccurl_easy_setopt_long(handle, CURLOPT_NOBODY, 1) }
+    if let list = rule.headerList { _ = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list) }
+    if let resolveList { _ = ccurl_easy_setopt_slist(handle, CURLOPT_RESOLVE, resolveList) }
+    inFlight[handle] = t
+    h.inFlight += 1
+    curl_multi_add_handle(multi, handle)
   }
 
   private func collect(into out: inout [ProbeResult]) {
     var left: Int32 = 0
+    let now = monotonicMs()
     while let msg = curl_multi_info_read(multi, &left) {
-      guard msg.pointee.msg == CURLMSG_DONE, let h = msg.pointee.easy_handle else { continue }
+      guard msg.pointee.msg == CURLMSG_DONE, let handle = msg.pointee.easy_handle else { continue }
       let code = Int32(msg.pointee.data.result.rawValue)
-      guard let t = inFlight.removeValue(forKey: h) else { continue }
-      out.append(result(of: t, code: code))
-      curl_multi_remove_handle(multi, h)
+      guard let t = inFlight.removeValue(forKey: handle) else { continue }
+      let h = t.host
+      h.inFlight -= 1
+      h.averageMs = h.averageMs * 0.8 + Double(max(now - t.startedAt, 0)) * 0.2
+      let r = result(of: t, code: code)
+      curl_multi_remove_handle(multi, handle)
       Unmanaged.passUnretained(t).release()
-      pool.append(h)
+      pool.append(handle)
+      if t.method == .head && !(200...299).contains(r.httpStatus ?? 0) && !t.privateRefused {
+        // A removal is only ever confirmed by a full GET: the HEAD's answer goes back into the host's
+        // queue, first in line, as a GET.
+        var again = t.job
+        again.headStatus = r.httpStatus ?? 0
+        h.queue.pushFront(again)
+        held += 1
+      } else {
+        out.append(r)
+      }
+      if let until = r.retryAfterAt {
+        // 429/503 with Retry-After: the whole host waits, not only this URL.
+        pause(h, until: now + max(until - r.checkedAt, 0), now: now)
+      }
+      if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
     }
   }
 
@@ -275,18 +498,44 @@ public final class ProbeEngine: @unchecked Sendable {
     timings.firstByteUs = infoOff(h, CURLINFO_STARTTRANSFER_TIME_T)
     timings.totalUs = infoOff(h, CURLINFO_TOTAL_TIME_T)
     let flags = TransferFlags(privateAddressRefused: t.privateRefused, bodyCapped: t.capped)
-    let (observation, reason) = Classifier.classify(curlCode: code, httpStatus: status, flags: flags)
-    return ProbeResult(
-      claim: t.claim, checkedAt: Timestamp.nowMs(), observation: observation, reason: reason,
-      httpStatus: status > 0 ? status : nil, curlCode: code, finalURL: infoString(h, CURLINFO_EFFECTIVE_URL),
+    let finalURL = infoString(h, CURLINFO_EFFECTIVE_URL)
+    let rule = t.host.rule
+    let contentType = t.capture.header("content-type")
+    // A timeout before the name was even resolved is the resolver's fault, not the site's.
+    let dnsTimeout = code == CurlCode.operationTimedOut && timings.dnsUs == 0 && infoString(h, CURLINFO_PRIMARY_IP) == nil
+    var verdict = Classifier.judge(
+      curlCode: code, httpStatus: status, flags: flags, rule: rule.rule, redirects: redirects,
+      originalURL: t.job.claim.url, finalURL: finalURL, method: t.method,
+      marker: { rule.markers.isEmpty ? nil : rule.markers.firstMatch(body: t.body, contentType: contentType) })
+    if dnsTimeout { verdict = Verdict(observation: .transient, reason: .dnsError) }
+    let checkedAt = Timestamp.nowMs()
+    var retryAfterMs: Int64?
+    if status == 429 || status == 503, let value = t.capture.header("retry-after") {
+      retryAfterMs = RetryAfter.parseDelayMs(value, nowMs: checkedAt).map { min($0, Self.maxRetryAfterMs) }
+    }
+    var r = ProbeResult(
+      claim: t.job.claim, checkedAt: checkedAt, observation: verdict.observation, reason: verdict.reason,
+      httpStatus: status > 0 ? status : nil, curlCode: code, finalURL: finalURL,
       redirects: redirects, remoteIP: infoString(h, CURLINFO_PRIMARY_IP), timings: timings, bytes: t.bytes)
+    var sha = t.sha
+    r.evidence = CheckEvidence(
+      vantage: settings.vantage,
+      method: t.job.headStatus.map { "HEAD \($0 > 0 ? String($0) : "failed"), GET" } ?? t.method.rawValue.uppercased(),
+      bodySHA256: t.method == .head ? nil : SHA256.hex(sha.finalize()), headers: t.capture.headers,
+      redirectChain: t.capture.hops, matched: verdict.matched, rule: rule.label)
+    r.retryAfterAt = retryAfterMs.map { checkedAt + $0 }
+    return r
   }
+
+  /// A Retry-After is honoured up to a day; beyond that it is more likely a mistake than a plan.
+  static let maxRetryAfterMs: Int64 = 86_400_000
 
   private func abortAll() {
     var claims: [ClaimedURL] = []
     for (h, t) in inFlight {
       curl_multi_remove_handle(multi, h)
-      claims.append(t.claim)
+      claims.append(t.job.claim)
+      t.host.inFlight -= 1
       Unmanaged.passUnretained(t).release()
       pool.append(h)
     }
@@ -325,6 +574,7 @@ public final class Mailbox: @unchecked Sendable {
   private let condition = NSCondition()
   private var results: [ProbeResult] = []
   private var abandoned: [ClaimedURL] = []
+  private var deferred: [(ClaimedURL, Int64)] = []
   private var finished = false
   private var poked = false
 
@@ -344,6 +594,15 @@ public final class Mailbox: @unchecked Sendable {
     condition.unlock()
   }
 
+  /// Claims handed back unchecked because their host cannot take them soon, with the wall-clock ms
+  /// from which it can.
+  func post(deferred d: [(ClaimedURL, Int64)]) {
+    condition.lock()
+    deferred.append(contentsOf: d)
+    condition.signal()
+    condition.unlock()
+  }
+
   func finish() {
     condition.lock()
     finished = true
@@ -355,7 +614,7 @@ public final class Mailbox: @unchecked Sendable {
   var isEmpty: Bool {
     condition.lock()
     defer { condition.unlock() }
-    return results.isEmpty && abandoned.isEmpty
+    return results.isEmpty && abandoned.isEmpty && deferred.isEmpty
   }
 
   /// Wakes a waiting runner (a stop request, a signal).
@@ -367,17 +626,21 @@ public final class Mailbox: @unchecked Sendable {
   }
 
   /// Waits up to `timeoutMs` for anything, then takes it all.
-  func take(timeoutMs: Int64) -> (results: [ProbeResult], abandoned: [ClaimedURL], finished: Bool) {
+  func take(timeoutMs: Int64) -> (
+    results: [ProbeResult], abandoned: [ClaimedURL], deferred: [(ClaimedURL, Int64)], finished: Bool
+  ) {
     condition.lock()
     defer { condition.unlock() }
-    if results.isEmpty && abandoned.isEmpty && !finished && !poked && timeoutMs > 0 {
+    if results.isEmpty && abandoned.isEmpty && deferred.isEmpty && !finished && !poked && timeoutMs > 0 {
       _ = condition.wait(until: Date(timeIntervalSinceNow: Double(timeoutMs) / 1000))
     }
     poked = false
     let r = results
     let a = abandoned
+    let d = deferred
     results.removeAll(keepingCapacity: true)
     abandoned.removeAll()
-    return (r, a, finished)
+    deferred.removeAll()
+    return (r, a, d, finished)
   }
 }

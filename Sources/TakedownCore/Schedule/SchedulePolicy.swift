@@ -9,11 +9,18 @@ public struct ScheduleState: Sendable, Equatable {
   public var firstOnlineAt: Int64?
   public var takenDownAt: Int64?
   public var firstTakenDownAt: Int64?
+  /// Start of the current run of transient failures (nil once anything conclusive is seen).
+  public var unreachableSince: Int64?
+  /// When `give_up_after` was reached in the current run of failures (nil: not given up).
+  public var givenUpAt: Int64?
 
   public init(
     status: URLStatus, reason: Reason? = nil, removalStreak: Int = 0, failureStreak: Int = 0,
-    firstOnlineAt: Int64? = nil, takenDownAt: Int64? = nil, firstTakenDownAt: Int64? = nil
+    firstOnlineAt: Int64? = nil, takenDownAt: Int64? = nil, firstTakenDownAt: Int64? = nil,
+    unreachableSince: Int64? = nil, givenUpAt: Int64? = nil
   ) {
+    self.unreachableSince = unreachableSince
+    self.givenUpAt = givenUpAt
     self.status = status
     self.reason = reason
     self.removalStreak = removalStreak
@@ -45,12 +52,21 @@ public struct ScheduleOutcome: Sendable, Equatable {
 /// - transient failure: `unreachable` with exponential backoff; a `taken_down` URL stays `taken_down` (a
 ///   timeout is not a reappearance) and is retried on the same backoff, never later than `watch_interval`.
 public enum SchedulePolicy {
+  ///
+  /// - `notBefore`: a time the server asked us to wait for (Retry-After); the next check is never earlier.
+  /// - give up: a URL whose transient failures have lasted `give_up_after` is flagged (`given_up_at`,
+  ///   reason `persistently_unreachable`, still `unreachable`) or, with `on_give_up = "taken_down"`,
+  ///   counted as taken down with that reason. Anything conclusive ends the run of failures.
   public static func apply(
     _ old: ScheduleState, observation: Observation, reason: Reason, now: Int64, config: ScheduleConfig,
-    jitter: Double = 0.5
+    jitter: Double = 0.5, notBefore: Int64? = nil
   ) -> ScheduleOutcome {
     var s = old
-    let next: Int64
+    var next: Int64
+    if observation != .transient {
+      s.unreachableSince = nil
+      s.givenUpAt = nil
+    }
     switch observation {
     case .online:
       s.removalStreak = 0
@@ -81,11 +97,24 @@ public enum SchedulePolicy {
       if old.status == .takenDown {
         next = now + min(delay, config.watchIntervalMs)
       } else {
+        let since = old.unreachableSince ?? now
+        s.unreachableSince = since
         s.status = .unreachable
         s.reason = reason
         next = now + delay
+        if config.giveUpAfterMs > 0 && now - since >= config.giveUpAfterMs {
+          if s.givenUpAt == nil { s.givenUpAt = now }
+          s.reason = .persistentlyUnreachable
+          if config.onGiveUp == .takenDown {
+            s.status = .takenDown
+            s.takenDownAt = now
+            if s.firstTakenDownAt == nil { s.firstTakenDownAt = now }
+            next = now + config.watchIntervalMs
+          }
+        }
       }
     }
+    if let notBefore, notBefore > next { next = notBefore }
     return ScheduleOutcome(state: s, nextCheckAt: next, fromStatus: old.status)
   }
 

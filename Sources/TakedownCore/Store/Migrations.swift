@@ -138,6 +138,24 @@ enum Migrations {
       END;
       """
     ),
+    (
+      "0003_evidence",
+      """
+      -- Give-up bookkeeping: when the current run of transient failures began, and when give_up_after
+      -- was reached in it.
+      ALTER TABLE urls ADD COLUMN unreachable_since INTEGER;
+      ALTER TABLE urls ADD COLUMN given_up_at INTEGER;
+
+      -- Evidence of each check (see CheckEvidence).
+      ALTER TABLE checks ADD COLUMN vantage TEXT;
+      ALTER TABLE checks ADD COLUMN method TEXT;          -- GET | HEAD | "HEAD 405, GET"
+      ALTER TABLE checks ADD COLUMN body_sha256 TEXT;     -- hex, of the body bytes read
+      ALTER TABLE checks ADD COLUMN headers TEXT;         -- JSON object of selected response headers
+      ALTER TABLE checks ADD COLUMN redirect_chain TEXT;  -- JSON array of {status, location}
+      ALTER TABLE checks ADD COLUMN matched TEXT;         -- removal marker or home path that decided
+      ALTER TABLE checks ADD COLUMN rule TEXT;            -- the host rule applied, if not the default
+      """
+    ),
   ]
 }
 

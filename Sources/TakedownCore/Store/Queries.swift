@@ -1,3 +1,5 @@
+import Foundation
+
 /// One URL's current state with its reports, as `takedownctl status` shows it.
 public struct URLRecord: Sendable {
   public var id: Int64
@@ -17,6 +19,8 @@ public struct URLRecord: Sendable {
   public var failureStreak: Int
   public var leaseHolder: String?
   public var leaseUntil: Int64?
+  public var unreachableSince: Int64?
+  public var givenUpAt: Int64?
   public var reports: [Report] = []
 
   public struct Report: Sendable {
@@ -34,7 +38,8 @@ public struct URLRecord: Sendable {
       ("first_taken_down_at", .time(firstTakenDownAt)), ("checks", .int(Int64(checks))),
       ("removal_streak", .int(Int64(removalStreak))), ("failure_streak", .int(Int64(failureStreak))),
       ("lease_holder", .optional(leaseHolder)), ("lease_until", .time(leaseUntil)),
-      ("created_at", .time(createdAt)),
+      ("created_at", .time(createdAt)), ("unreachable_since", .time(unreachableSince)),
+      ("given_up_at", .time(givenUpAt)),
       (
         "reports",
         .array(
@@ -65,6 +70,29 @@ public struct CheckRecord: Sendable {
   public var timings: CheckTimings
   public var bytes: Int64
   public var holder: String
+  public var vantage: String?
+  public var method: String?
+  public var bodySHA256: String?
+  /// JSON object text, as stored.
+  public var headersJSON: String?
+  /// JSON array text, as stored.
+  public var redirectChainJSON: String?
+  public var matched: String?
+  public var rule: String?
+
+  /// The stored headers, decoded (names lowercased).
+  public var headers: [(String, String)] {
+    guard let text = headersJSON, let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    else { return [] }
+    return ResponseCapture.kept.compactMap { name in (obj[name] as? String).map { (name, $0) } }
+  }
+
+  /// The stored redirect chain, decoded.
+  public var redirectChain: [RedirectHop] {
+    guard let text = redirectChainJSON, let arr = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]
+    else { return [] }
+    return arr.map { RedirectHop(status: ($0["status"] as? Int) ?? 0, location: $0["location"] as? String) }
+  }
 
   public var json: JSON {
     .object([
@@ -79,7 +107,11 @@ public struct CheckRecord: Sendable {
           ("first_byte", .int(timings.firstByteUs)), ("total", .int(timings.totalUs)),
         ])
       ),
-      ("bytes", .int(bytes)), ("holder", .string(holder)),
+      ("bytes", .int(bytes)), ("holder", .string(holder)), ("vantage", .optional(vantage)),
+      ("method", .optional(method)), ("body_sha256", .optional(bodySHA256)),
+      ("headers", headersJSON.map { .raw($0) } ?? .object([])),
+      ("redirect_chain", redirectChainJSON.map { .raw($0) } ?? .array([])),
+      ("matched", .optional(matched)), ("rule", .optional(rule)),
     ])
   }
 }
@@ -102,7 +134,7 @@ extension SQLiteStore {
   static let urlColumns = """
     u.id, u.url, u.host, u.status, u.reason, u.http_status, u.created_at, u.last_checked_at, u.next_check_at,
     u.first_online_at, u.taken_down_at, u.first_taken_down_at, u.checks, u.removal_streak, u.failure_streak,
-    u.lease_holder, u.lease_until
+    u.lease_holder, u.lease_until, u.unreachable_since, u.given_up_at
     """
 
   static func record(_ s: SQLiteStatement) -> URLRecord {
@@ -112,7 +144,7 @@ extension SQLiteStore {
       lastCheckedAt: s.optionalInt64(7), nextCheckAt: s.optionalInt64(8), firstOnlineAt: s.optionalInt64(9),
       takenDownAt: s.optionalInt64(10), firstTakenDownAt: s.optionalInt64(11), checks: s.int(12),
       removalStreak: s.int(13), failureStreak: s.int(14), leaseHolder: s.optionalText(15),
-      leaseUntil: s.optionalInt64(16))
+      leaseUntil: s.optionalInt64(16), unreachableSince: s.optionalInt64(17), givenUpAt: s.optionalInt64(18))
   }
 
   /// Finds a URL by id ("42") or by URL text (normalized first, so any spelling of it matches).
@@ -176,7 +208,8 @@ extension SQLiteStore {
     let s = try db.statement(
       """
       SELECT attempt, checked_at, observed, status, reason, http_status, curl_code, final_url, redirects,
-        remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder
+        remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder,
+        vantage, method, body_sha256, headers, redirect_chain, matched, rule
       FROM checks WHERE url_id = ? ORDER BY checked_at, id
       """)
     try s.bind([.int(urlID)])
@@ -192,7 +225,10 @@ extension SQLiteStore {
         CheckRecord(
           attempt: s.int64(0), checkedAt: s.int64(1), observed: s.text(2), status: s.text(3), reason: s.text(4),
           httpStatus: s.optionalInt(5), curlCode: s.int(6), finalURL: s.optionalText(7), redirects: s.int(8),
-          remoteIP: s.optionalText(9), timings: t, bytes: s.int64(15), holder: s.text(16)))
+          remoteIP: s.optionalText(9), timings: t, bytes: s.int64(15), holder: s.text(16),
+          vantage: s.optionalText(17), method: s.optionalText(18), bodySHA256: s.optionalText(19),
+          headersJSON: s.optionalText(20), redirectChainJSON: s.optionalText(21), matched: s.optionalText(22),
+          rule: s.optionalText(23)))
     }
     return out
   }

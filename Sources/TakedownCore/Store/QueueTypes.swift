@@ -80,6 +80,10 @@ public struct ProbeResult: Sendable {
   public var bytes: Int64
   /// A `dns_unresolved` result that the DNS check has already confirmed or corrected.
   public var dnsChecked = false
+  /// What the check saw beyond the status, kept as evidence.
+  public var evidence = CheckEvidence()
+  /// The server's Retry-After, as the wall-clock ms before which the URL must not be checked again.
+  public var retryAfterAt: Int64?
   public init(
     claim: ClaimedURL, checkedAt: Int64, observation: Observation, reason: Reason, httpStatus: Int?,
     curlCode: Int32, finalURL: String?, redirects: Int, remoteIP: String?, timings: CheckTimings, bytes: Int64
@@ -95,6 +99,50 @@ public struct ProbeResult: Sendable {
     self.remoteIP = remoteIP
     self.timings = timings
     self.bytes = bytes
+  }
+}
+
+/// What a check saw beyond status and timings: the record an agency attaches to a case file.
+public struct CheckEvidence: Sendable {
+  /// Where the check ran from (`probe.vantage`).
+  public var vantage: String?
+  /// "GET", "HEAD", or "HEAD 405, GET" when a HEAD was confirmed by a GET.
+  public var method: String?
+  /// SHA-256 (hex) of the body bytes read (up to max_body_bytes); nil for a HEAD.
+  public var bodySHA256: String?
+  /// Selected headers of the final response, lowercased names (Server, Date, Content-Type, …).
+  public var headers: [(String, String)] = []
+  /// The redirects followed, in order.
+  public var redirectChain: [RedirectHop] = []
+  /// The removal marker found or the home path a redirect landed on, when a rule decided.
+  public var matched: String?
+  /// The rule applied ("rule[0] *.example.com"); nil for the default.
+  public var rule: String?
+
+  public init(
+    vantage: String? = nil, method: String? = nil, bodySHA256: String? = nil, headers: [(String, String)] = [],
+    redirectChain: [RedirectHop] = [], matched: String? = nil, rule: String? = nil
+  ) {
+    self.vantage = vantage
+    self.method = method
+    self.bodySHA256 = bodySHA256
+    self.headers = headers
+    self.redirectChain = redirectChain
+    self.matched = matched
+    self.rule = rule
+  }
+
+  /// The headers as a JSON object (stored in checks.headers).
+  public var headersJSON: String? {
+    headers.isEmpty ? nil : JSON.object(headers.map { ($0.0, .string($0.1)) }).rendered()
+  }
+
+  /// The chain as a JSON array (stored in checks.redirect_chain).
+  public var redirectChainJSON: String? {
+    redirectChain.isEmpty
+      ? nil
+      : JSON.array(redirectChain.map { .object([("status", .int(Int64($0.status))), ("location", .optional($0.location))]) })
+        .rendered()
   }
 }
 

@@ -90,7 +90,7 @@ public final class SQLiteStore: CheckQueue {
         UPDATE urls SET lease_holder = ?1, lease_until = ?2, next_check_at = ?2, attempt = attempt + 1
         WHERE id IN (SELECT id FROM urls WHERE next_check_at <= ?3 ORDER BY next_check_at LIMIT ?4)
         RETURNING id, url, host, attempt, status, reason, removal_streak, failure_streak,
-                  first_online_at, taken_down_at, first_taken_down_at
+                  first_online_at, taken_down_at, first_taken_down_at, unreachable_since, given_up_at
         """)
       s.bind(holder, at: 1)
       s.bind(until, at: 2)
@@ -103,7 +103,8 @@ public final class SQLiteStore: CheckQueue {
           status: URLStatus(rawValue: s.text(4)) ?? .pending,
           reason: s.optionalText(5).flatMap(Reason.init(rawValue:)),
           removalStreak: s.int(6), failureStreak: s.int(7), firstOnlineAt: s.optionalInt64(8),
-          takenDownAt: s.optionalInt64(9), firstTakenDownAt: s.optionalInt64(10))
+          takenDownAt: s.optionalInt64(9), firstTakenDownAt: s.optionalInt64(10),
+          unreachableSince: s.optionalInt64(11), givenUpAt: s.optionalInt64(12))
         out.append(ClaimedURL(id: s.int64(0), url: s.text(1), host: s.text(2), attempt: s.int64(3), state: state))
       }
       return out
@@ -119,21 +120,24 @@ public final class SQLiteStore: CheckQueue {
         """
         UPDATE urls SET status = ?4, reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
           first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
-          removal_streak = ?12, failure_streak = ?13, lease_holder = NULL, lease_until = NULL
+          removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
+          lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
         """)
       let insertCheck = try db.statement(
         """
         INSERT INTO checks(url_id, attempt, checked_at, observed, status, reason, http_status, curl_code,
-          final_url, redirects, remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+          final_url, redirects, remote_ip, dns_us, connect_us, tls_us, first_byte_us, total_us, bytes, holder,
+          vantage, method, body_sha256, headers, redirect_chain, matched, rule)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+          ?19, ?20, ?21, ?22, ?23, ?24, ?25)
         """)
       let insertEvent = try db.statement(
         "INSERT INTO events(url_id, at, from_status, to_status, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
       for r in results {
         let outcome = SchedulePolicy.apply(
           r.claim.state, observation: r.observation, reason: r.reason, now: r.checkedAt, config: config,
-          jitter: jitter())
+          jitter: jitter(), notBefore: r.retryAfterAt)
         let st = outcome.state
         update.reset()
         update.bind(r.claim.id, at: 1)
@@ -149,6 +153,8 @@ public final class SQLiteStore: CheckQueue {
         update.bind(st.firstTakenDownAt, at: 11)
         update.bind(Int64(st.removalStreak), at: 12)
         update.bind(Int64(st.failureStreak), at: 13)
+        update.bind(st.unreachableSince, at: 14)
+        update.bind(st.givenUpAt, at: 15)
         try update.step()
         guard db.changes == 1 else {
           stats.stale += 1
@@ -173,6 +179,14 @@ public final class SQLiteStore: CheckQueue {
         insertCheck.bind(r.timings.totalUs, at: 16)
         insertCheck.bind(r.bytes, at: 17)
         insertCheck.bind(holder, at: 18)
+        let e = r.evidence
+        insertCheck.bind(e.vantage, at: 19)
+        insertCheck.bind(e.method, at: 20)
+        insertCheck.bind(e.bodySHA256, at: 21)
+        insertCheck.bind(e.headersJSON, at: 22)
+        insertCheck.bind(e.redirectChainJSON, at: 23)
+        insertCheck.bind(e.matched, at: 24)
+        insertCheck.bind(e.rule, at: 25)
         try insertCheck.step()
         stats.recorded += 1
         stats.recordedByReason[r.reason, default: 0] += 1
@@ -208,6 +222,27 @@ public final class SQLiteStore: CheckQueue {
         s.bind(c.attempt, at: 2)
         s.bind(holder, at: 3)
         s.bind(now, at: 4)
+        try s.step()
+      }
+    }
+  }
+
+  /// Gives claimed URLs back unchecked, each due again at its own time (a host that asked us to wait,
+  /// or one too slow or rate-limited to take them soon). Not a check: nothing is recorded.
+  public func deferClaims(_ items: [(ClaimedURL, Int64)], holder: String) throws {
+    guard !items.isEmpty else { return }
+    try db.transaction {
+      let s = try db.statement(
+        """
+        UPDATE urls SET lease_holder = NULL, lease_until = NULL, next_check_at = ?4
+        WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
+        """)
+      for (c, at) in items {
+        s.reset()
+        s.bind(c.id, at: 1)
+        s.bind(c.attempt, at: 2)
+        s.bind(holder, at: 3)
+        s.bind(at, at: 4)
         try s.step()
       }
     }

@@ -8,6 +8,8 @@ public indirect enum JSON: Sendable, Equatable {
   case string(String)
   case array([JSON])
   case object([(String, JSON)])
+  /// Text that is already JSON (a column the store wrote with `rendered()`), inserted as it is.
+  case raw(String)
 
   public static func == (a: JSON, b: JSON) -> Bool { a.rendered() == b.rendered() }
 
@@ -30,6 +32,7 @@ public indirect enum JSON: Sendable, Equatable {
     case .int(let i): out += String(i)
     case .double(let d): out += d.isFinite ? String(d) : "null"
     case .string(let s): JSON.escape(s, into: &out)
+    case .raw(let text): out += text
     case .array(let items):
       if items.isEmpty {
         out += "[]"

@@ -12,6 +12,8 @@ public final class DaemonMetrics: Sendable {
   let inFlight: Metrics.Gauge
   let dueNow: Metrics.Gauge
   let leaseExpiries: Metrics.Counter
+  /// Claims handed back unchecked because their host could not take them soon (Retry-After, rate).
+  let deferred: Metrics.Counter
   let checkDuration: Metrics.Timer
   private let lastSummaryAt = Atomic<Int64>(0)
   let summaryAge: Metrics.Gauge
@@ -31,6 +33,7 @@ public final class DaemonMetrics: Sendable {
     inFlight = Metrics.Gauge(label: "takedown_checks_in_flight", factory: f)
     dueNow = Metrics.Gauge(label: "takedown_queue_due", factory: f)
     leaseExpiries = Metrics.Counter(label: "takedown_lease_expiries_total", factory: f)
+    deferred = Metrics.Counter(label: "takedown_checks_deferred_total", factory: f)
     checkDuration = Metrics.Timer(label: "takedown_check_duration_seconds", factory: f)
     summaryAge = Metrics.Gauge(label: "takedown_summary_age_seconds", factory: f)
   }
