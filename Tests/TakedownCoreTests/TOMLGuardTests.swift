@@ -40,3 +40,106 @@ import Testing
     #expect(c.probe.resolve.count == 2)
   }
 }
+
+/// Malformed date-times toml++ aborts on, found by `make fuzz` ("1979-05-2= 8") and by mutating the TOML
+/// 1.0 spec's examples in forked children: refused before the parser sees them, naming the line. Each is
+/// tried where a value, an array element and an inline-table value belong, always on line 3.
+@Suite struct TOMLGuardDateTimeTests {
+  /// `value` on line 3 as the value of `x` (0), an element of `x` (1) or a value in `x` (2).
+  static func document(_ value: String, _ context: Int) -> String {
+    switch context {
+    case 0: "database = \"a.db\"\n\nx = \(value)\n"
+    case 1: "x = [\n  1979-05-27,\n  \(value),\n]\n"
+    default: "# a comment\n\nx = {a = 1, b = \(value)}\n"
+    }
+  }
+
+  /// A date-like word, one space, one digit and a value terminator: toml++'s value-type scan reads past
+  /// the value (toml.hpp:15080, "!is_value_terminator(*cp)").
+  static let scanCrashers = [
+    "1979-05-2= 8", "1979-05-27 8", "1979-05-27 0", "0000-00-00 1", "9999-99-99 9", "1979-05-2a 8", "1979-05-2e 8",
+    "1979-05-2_7 8", "19_79-05-27 8", "1a79-05-27 8", "1979-05-2\u{e9} 8", "1979-05-27 0#7:32:00Z",
+    "1979-05-27 8\u{a0}", "1979-05-27 8\u{2028}",
+  ]
+
+  /// A valid date and separator, then no digit: parse_time assumes one (toml.hpp:14790).
+  static let timeCrashers = [
+    "1979-05-27T.07:32:00", "1979-05-27TT07:32:00", "1979-05-27TZ07:32:00Z", "1979-05-27tZ07:32:00z",
+    "1979-05-27T-00:32:00.999999-07:00", "1979-05-27T=00:32:00-07:00",
+  ]
+
+  @Test(arguments: scanCrashers + timeCrashers, 0..<3)
+  func crashersAreRefusedWithTheirLine(_ value: String, _ context: Int) {
+    let text = Self.document(value, context)
+    let problem = TOMLGuard.check(text)
+    #expect(problem?.hasPrefix("line 3: malformed date-time '") == true, "\(problem ?? "passed")")
+    #expect(throws: ConfigError(file: "c.toml", problems: [problem ?? ""])) {
+      try ConfigLoader.parse(text, file: "c.toml")
+    }
+  }
+
+  /// Malformed ones toml++ only reports are refused too, with the reason.
+  @Test(arguments: [
+    ("1979-05-27T07:32:0", "expected 2-digit seconds, saw '0'"),
+    ("1979-05-27T25:32:00", "hour 25 is not 00 to 23"),
+    ("1979-13-27", "month 13 is not 01 to 12"),
+    ("1979-02-29", "day 29 is not 01 to 28 in month 2 of 1979"),
+    ("07:32", "expected ':' and seconds after the minute"),
+    ("7:32:00", "expected a 2-digit hour, saw '7:'"),
+    ("07:32:00Z", "unexpected 'Z' after the time"),
+    ("1979-05-27T07:32:00+25:00", "offset hour 25 is not 00 to 23"),
+    ("1979-05-27T07:32:00+0700", "expected ':' in the offset, saw '0'"),
+    ("1979-05-27T07:32:00.", "expected digits after '.'"),
+    ("1979-05-27T07:32:00Zx", "unexpected 'x' after the offset"),
+    ("1979-05-27x", "expected 'T' or a space between the date and the time, saw 'x'"),
+    ("1979-5-27", "expected a 2-digit month, saw '5-'"),
+    ("1-2", "expected a 4-digit year, saw '1-2'"),
+  ])
+  func malformedDateTimesAreRefusedWithTheReason(_ value: String, _ why: String) {
+    let problem = TOMLGuard.check("x = \(value)\n")
+    #expect(problem?.hasPrefix("line 1: malformed date-time '\(value)': \(why)") == true, "\(problem ?? "passed")")
+  }
+
+  /// The TOML 1.0 spec's examples, and a few more edges, go on to toml++: `x` is then an unknown key (or
+  /// table), not a date-time error and not a crash.
+  static let wellFormed = [
+    "1979-05-27T07:32:00Z", "1979-05-27T00:32:00-07:00", "1979-05-27T00:32:00.999999-07:00", "1979-05-27 07:32:00Z",
+    "1979-05-27T07:32:00", "1979-05-27", "07:32:00", "00:32:00.999999", "1979-05-27t07:32:00z", "1979-05-27 07:32:00",
+    "2000-02-29", "1979-05-27T23:59:59.1+23:59",
+  ]
+
+  @Test(arguments: wellFormed, 0..<3)
+  func wellFormedDateTimesReachTheParser(_ value: String, _ context: Int) {
+    let text = Self.document(value, context)
+    #expect(TOMLGuard.check(text) == nil)
+    let unknown = "x: unknown \(context == 2 ? "table" : "key")"
+    #expect(throws: ConfigError(file: "c.toml", problems: [unknown])) { try ConfigLoader.parse(text, file: "c.toml") }
+  }
+
+  /// Date-like text in strings, comments, keys and table headers, and numbers with '-' or letters, are not
+  /// values that start like a date-time.
+  @Test(arguments: [
+    "s = \"1979-05-2= 8\"\n", "s = '1979-05-2= 8'\n", "s = \"\"\"\n1979-05-2= 8\nx = 1979-05-27 8\n\"\"\"\n",
+    "s = '''\nx = 1979-05-27 8\n'''\n", "s = \"\\\"1979-05-2= 8\"\n", "# x = 1979-05-2= 8\n", "x = 1 # 1979-05-27 8\n",
+    "1979-05-27 = 1\n", "1979-05-2_7 = 1\n", "a.1979-05-27 = 2\n", "[1979-05-27]\n", "[[a.1979-05-27]]\n",
+    "x = {1979-05-27 = 1, 1979-05-2_7 = 2}\n",
+    "x = [1_000, 1e3, -5, +inf, -inf, nan, 0x1F, 0o17, 0b11, 1e-5, -1E-5, 6.626e-34, 5e+22]\n",
+    "x = [\n  1979-05-27, # 1979-05-2= 8\n  # 1979-05-27 8\n  07:32:00,\n]\n",
+  ])
+  func othersAreLeftAlone(_ text: String) throws {
+    #expect(TOMLGuard.check(text) == nil)
+    do {
+      _ = try ConfigLoader.parse(text)
+    } catch let error as ConfigError {
+      #expect(error.problems.allSatisfy { $0.contains("unknown") }, "\(error.problems)")
+    }
+  }
+
+  /// Not a date-time, but found while fuzzing them: a Unicode line or paragraph separator where an array
+  /// value belongs makes toml++ assert as "[}" does (toml.hpp:14994).
+  @Test(arguments: ["x = [\u{2028}1]\n", "x = [1,\n  \u{2029}2]\n", "x = [\n\u{85}]\n", "x = {a = [[\u{2028}]]}\n"])
+  func lineSeparatorsWhereAnArrayValueBelongsAreRefused(_ text: String) {
+    #expect(TOMLGuard.check(text)?.hasPrefix("line ") == true)
+    #expect(throws: ConfigError.self) { try ConfigLoader.parse(text) }
+  }
+}

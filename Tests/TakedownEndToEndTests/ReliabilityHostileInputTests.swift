@@ -226,9 +226,9 @@ import Testing
     Reliability.figure("input.config_cases", cases.count + 2)
   }
 
-  /// Table headers toml++ asserts on, and nesting deep enough to overflow its recursion: each must be
-  /// exit 78 like any other syntax error. They aborted (SIGABRT) or overflowed the stack (SIGSEGV) until
-  /// ConfigLoader screened them (TOMLGuard); these are the regression tests.
+  /// Table headers, array values and date-times toml++ asserts on, and nesting deep enough to overflow its
+  /// recursion: each must be exit 78 like any other syntax error. They aborted (SIGABRT) or overflowed the
+  /// stack (SIGSEGV) until ConfigLoader screened them (TOMLGuard); these are the regression tests.
   static let parserCrashers: [String: String] = [
     "dot-table": "[.probe]\nconcurrency = 1\n",
     "non-ascii-table": "[über]\n",
@@ -237,15 +237,19 @@ import Testing
     "header-line-break": "[\nprobe]\n",  // found by `make fuzz`
     "array-brace": "[probe]\nresolve = [}\n",  // found by `make fuzz`: parse_value's assertion
     // found by `make fuzz`: the value-type scan in parse_value asserts "!is_value_terminator(*cp)"
-    // (toml.hpp:15080) after a malformed date followed by "= ".
+    // (toml.hpp:15080) on a 10-character date-like word, one space and one digit ("1979-05-27 8" too).
     "date-equals": "[schedule]\nlease = \"5m\"\nx = 1979-05-2= 8\n",
+    // found by mutating the TOML spec's date-times: parse_time asserts a digit after the "T" (toml.hpp:14790).
+    "date-time-no-digit": "[schedule]\nx = [1979-05-27T.07:32:00]\n",
+    // found by the same: a Unicode line separator where an array value belongs, like "[}".
+    "array-line-separator": "[probe]\nresolve = [\u{2028}\"a:1:127.0.0.1\"]\n",
     "deep-dotted-key": "a" + String(repeating: ".a", count: 300_000) + " = 1\n",
     "deep-table-header": "[" + String(repeating: "a.", count: 300_000) + "b]\n",
   ]
 
   @Test(arguments: [
     "dot-table", "non-ascii-table", "equals-table", "array-table", "header-line-break", "array-brace", "date-equals",
-    "deep-dotted-key",
+    "date-time-no-digit", "array-line-separator", "deep-dotted-key",
     "deep-table-header",
   ])
   func configsThatCrashTheTOMLParserAreRefusedNotFatal(_ name: String) throws {
@@ -255,20 +259,10 @@ import Testing
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     for (tool, args) in [(Binaries.takedownctl, ["summary", "--config", path]), (Binaries.takedownd, ["--config", path, "--once"])] {
       let (r, _) = try runBounded(tool, args, in: dir, timeout: .seconds(30))
-      withKnownIssue(
-        "bug: toml++ asserts (SIGABRT) in parse_value's type scan on 'x = 1979-05-2= 8'; TOMLGuard does not screen it",
-        isIntermittent: false
-      ) {
-        #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(300))")
-        #expect(r.stderr.contains("line "), "\(name): \(r.stderr.prefix(300))")
-      } when: {
-        Self.unfixedParserCrashers.contains(name)
-      }
+      #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(300))")
+      #expect(r.stderr.contains("line "), "\(name): \(r.stderr.prefix(300))")
     }
   }
-
-  /// Crashers of `parserCrashers` that still crash (each reported with its reproduction).
-  static let unfixedParserCrashers: Set<String> = ["date-equals"]
 
   /// A typo in the config followed by `systemctl reload` must keep the daemon running on its old
   /// config. With a header toml++ asserts on, the reload killed the daemon until TOMLGuard.

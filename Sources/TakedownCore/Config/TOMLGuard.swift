@@ -1,8 +1,9 @@
 /// Screens config text for the shapes that make toml++ (inside TOMLKit) abort the process or overflow
 /// its stack instead of reporting a parse error: a table header whose first key starts with a character
 /// that is not a key ("[.probe]", "[=x]", a non-ASCII letter, a line break), a "}" where an array value
-/// belongs ("[}" or ",}"), and deep nesting or very long dotted keys. A typo in the config must never
-/// kill a running daemon on SIGHUP: these get an ordinary config error with the line instead.
+/// belongs ("[}" or ",}"), a malformed date-time ("1979-05-2= 8", see TOMLGuard+DateTime.swift), and deep
+/// nesting or very long dotted keys. A typo in the config must never kill a running daemon on SIGHUP:
+/// these get an ordinary config error with the line instead.
 enum TOMLGuard {
   static let maxDepth = 64
   static let maxDottedParts = 64
@@ -16,6 +17,12 @@ enum TOMLGuard {
     var depth = 0
     var atLineStart = true
     var dots = 0
+    // Whether toml++ reads a value next (after "=", and after "[" or "," in an array), so that a date-like
+    // key ("1979-05-27 = 1") or table header is left alone; `containers` holds the open arrays (true) and
+    // inline tables (false) of values, innermost last.
+    var valueNext = false
+    var inHeader = false
+    var containers: [Bool] = []
     func isKeyStart(_ c: UInt8) -> Bool {
       (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 95 || c == 45 || c == 34
         || c == 39 || c == 93
@@ -26,6 +33,8 @@ enum TOMLGuard {
         line += 1
         atLineStart = true
         dots = 0
+        inHeader = false
+        if containers.isEmpty { valueNext = false }
         i += 1
         continue
       }
@@ -56,7 +65,33 @@ enum TOMLGuard {
           i += 1
         }
         atLineStart = false
+        valueNext = false
         continue
+      }
+      if valueNext && c >= 48 && c <= 57, let problem = dateTimeProblem(in: b, at: i, line: line) {
+        return problem
+      }
+      // No value starts with a non-ASCII character, and toml++ asserts on U+0085, U+2028 or U+2029 there
+      // in an array (it takes them for the end of a value, as it does "}" in "[}").
+      if valueNext && c >= 128 && containers.last == true {
+        return "line \(line): a non-ASCII character where an array value belongs "
+          + "(only spaces, tabs and line breaks may come before a value)"
+      }
+      let wasValueNext = valueNext
+      valueNext = false
+      switch c {
+      case 61: valueNext = !inHeader  // "="
+      case 91:  // "[": an array where a value belongs, else a table header at the top level
+        if wasValueNext {
+          containers.append(true)
+          valueNext = true
+        } else if containers.isEmpty && atLineStart {
+          inHeader = true
+        }
+      case 123: if wasValueNext { containers.append(false) }  // "{": an inline table
+      case 44: valueNext = containers.last == true  // "," between array values or inline-table pairs
+      case 93, 125: if !containers.isEmpty { containers.removeLast() }
+      default: break
       }
       if c == 91 && atLineStart {  // a table header: its first key must start like a key
         var j = i + 1

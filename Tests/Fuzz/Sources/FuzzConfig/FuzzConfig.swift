@@ -1,6 +1,7 @@
 // libFuzzer entry point for the config parser: any text gives a Config or a ConfigError, nothing else.
-// toml++ asserts on some malformed input ("[.probe]", "resolve = [}"): ConfigLoader screens those shapes
-// first (TOMLGuard). This target found the "[" + line break and "[}" shapes; a new one shows up as an abort.
+// toml++ asserts on some malformed input ("[.probe]", "resolve = [}", "x = 1979-05-2= 8"): ConfigLoader
+// screens those shapes first (TOMLGuard). This target found the "[" + line break, "[}" and "1979-05-2= 8"
+// shapes (seeds/config/ keeps them); a new one shows up as an abort.
 import TakedownCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
