@@ -196,3 +196,13 @@ import Testing
     #expect(shorter.nextCheckAt > now + 10)
   }
 }
+
+@Suite struct HostKeyTests {
+  @Test(arguments: [
+    ("http://a.example/x", "a.example"), ("https://a.example:8443/x?y#z", "a.example:8443"),
+    ("http://[2001:db8::1]:8080/", "[2001:db8::1]:8080"), ("http://a.example?q", "a.example"), ("http://b.example", "b.example"),
+  ])
+  func authorityIsHostAndPort(url: String, key: String) {
+    #expect(ProbeEngine.authority(url) == key)
+  }
+}

@@ -254,17 +254,34 @@ public final class ProbeEngine: @unchecked Sendable {
 
   // MARK: Host scheduling
 
-  private func hostState(_ name: String) -> HostState {
-    if let h = hosts[name] {
+  /// A host is a name and port, as libcurl counts hosts for its connection limits (two ports of one
+  /// machine are two servers); its rule is chosen by the name alone.
+  private func hostState(for claim: ClaimedURL) -> HostState {
+    let key = Self.authority(claim.url)
+    if let h = hosts[key] {
       if h.rulesVersion != rulesVersion {
-        h.rule = compiledRule(for: name)
+        h.rule = compiledRule(for: claim.host)
         h.rulesVersion = rulesVersion
       }
       return h
     }
-    let h = HostState(name: name, rule: compiledRule(for: name), rulesVersion: rulesVersion)
-    hosts[name] = h
+    let h = HostState(name: key, rule: compiledRule(for: claim.host), rulesVersion: rulesVersion)
+    hosts[key] = h
     return h
+  }
+
+  /// "host:port" of a normalized URL (the part between "://" and the path).
+  static func authority(_ url: String) -> String {
+    let u = url.utf8
+    guard let colon = u.firstIndex(of: UInt8(ascii: ":")) else { return url }
+    let start = u.index(colon, offsetBy: 3, limitedBy: u.endIndex) ?? u.endIndex
+    var end = start
+    while end != u.endIndex {
+      let b = u[end]
+      if b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") { break }
+      end = u.index(after: end)
+    }
+    return String(url[start..<end])
   }
 
   private func compiledRule(for host: String) -> CompiledRule {
@@ -289,7 +306,7 @@ public final class ProbeEngine: @unchecked Sendable {
 
   /// Queues a job for its host, or hands it back when the host could not take it within the hold limit.
   private func enqueue(_ job: Job, now: Int64) {
-    let h = hostState(job.claim.host)
+    let h = hostState(for: job.claim)
     if let at = deferral(h, position: h.queue.count, now: now) {
       deferred.append((job.claim, Timestamp.nowMs() + (at - now)))
       return
