@@ -14,7 +14,7 @@ import Testing
   /// A config whose names in `hosts` all resolve to the server; `rules` is appended as is.
   func config(
     in dir: TempDir, port: Int, hosts: [String], rules: String, confirmations: Int = 1, lease: String = "30s",
-    maxBody: String = "256KiB", probeExtra: String = "", scheduleExtra: String = ""
+    maxBody: String = "256KiB", probeExtra: String = "", scheduleExtra: String = "", backoff: String = "0s"
   ) throws -> String {
     let resolve = hosts.map { "\"\($0):\(port):127.0.0.1\"" }.joined(separator: ", ")
     let text = """
@@ -33,7 +33,7 @@ import Testing
       [schedule]
       confirmations = \(confirmations)
       confirm_interval = "0s"
-      backoff_base = "0s"
+      backoff_base = "\(backoff)"
       lease = "\(lease)"
       \(scheduleExtra)
       \(rules)
@@ -378,5 +378,39 @@ import Testing
     #expect(checks[0]["body_sha256"] as? String == online.bodySHA256)
     #expect((checks[0]["body_sha256"] as? String)?.count == 64)
     #expect(checks[2]["vantage"] as? String == "test-lab-1")
+  }
+
+  /// A rule's proxy carries the check (an HTTP proxy receives the absolute URL); the proxy may sit on a
+  /// private address even when targets may not, and hosts without the rule go direct.
+  @Test func aRuleProxyCarriesTheChecksOfItsHosts() throws {
+    let dir = TempDir()
+    let proxy = try TestHTTPServer { req in
+      req.path.hasPrefix("http://far.test/") ? .text(200, "fetched through the proxy") : .text(502, "bad request for a proxy")
+    }
+    defer { proxy.stop() }
+    let cfg = try config(
+      in: dir, port: proxy.port, hosts: [],
+      rules: """
+        [[rule]]
+        hosts = ["far.test"]
+        proxy = "http://127.0.0.1:\(proxy.port)"
+        """, backoff: "1h")
+    // Targets may not be private here: only the configured proxy is.
+    let text = try String(contentsOfFile: cfg, encoding: .utf8).replacingOccurrences(
+      of: "allow_private_addresses = true", with: "allow_private_addresses = false")
+    try text.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let direct = "http://127.0.0.1:\(proxy.port)/direct"
+    try enqueue(["http://far.test/video/9", direct], config: cfg, in: dir)
+    try runOnce(cfg, in: dir)
+    let store = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    let rec = try #require(try store.lookup("http://far.test/video/9"))
+    #expect(rec.status == .online)
+    let check = try #require(try store.history(urlID: rec.id).last)
+    #expect(check.remoteIP == "127.0.0.1")
+    #expect(check.rule == "rule[0] far.test")
+    let seen = proxy.requests().map(\.path)
+    #expect(seen == ["http://far.test/video/9"])
+    // Without the rule, a loopback target is still refused.
+    #expect(try store.lookup(direct)?.reason == "private_address_refused")
   }
 }
