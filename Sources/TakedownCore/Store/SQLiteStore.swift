@@ -124,6 +124,17 @@ public final class SQLiteStore: CheckQueue {
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
         """)
+      // Most checks leave the status, and with it the removal times, as they were: their update names none
+      // of those columns, so neither the indexes on status nor the summary's triggers (migration 0005) have
+      // anything to do. (A trigger that may fire also makes SQLite keep a statement journal for the update.)
+      let updateSame = try db.statement(
+        """
+        UPDATE urls SET reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
+          first_online_at = ?9, checks = checks + 1,
+          removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
+          lease_holder = NULL, lease_until = NULL
+        WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
+        """)
       let insertCheck = try db.statement(
         """
         INSERT INTO checks(url_id, attempt, checked_at, observed, status, reason, http_status, curl_code,
@@ -139,23 +150,27 @@ public final class SQLiteStore: CheckQueue {
           r.claim.state, observation: r.observation, reason: r.reason, now: r.checkedAt, config: config,
           jitter: jitter(), notBefore: r.retryAfterAt)
         let st = outcome.state
-        update.reset()
-        update.bind(r.claim.id, at: 1)
-        update.bind(r.claim.attempt, at: 2)
-        update.bind(holder, at: 3)
-        update.bind(st.status.rawValue, at: 4)
-        update.bind(st.reason?.rawValue, at: 5)
-        update.bind(r.httpStatus.map(Int64.init), at: 6)
-        update.bind(r.checkedAt, at: 7)
-        update.bind(outcome.nextCheckAt, at: 8)
-        update.bind(st.firstOnlineAt, at: 9)
-        update.bind(st.takenDownAt, at: 10)
-        update.bind(st.firstTakenDownAt, at: 11)
-        update.bind(Int64(st.removalStreak), at: 12)
-        update.bind(Int64(st.failureStreak), at: 13)
-        update.bind(st.unreachableSince, at: 14)
-        update.bind(st.givenUpAt, at: 15)
-        try update.step()
+        let old = r.claim.state
+        let u =
+          st.status == old.status && st.takenDownAt == old.takenDownAt && st.firstTakenDownAt == old.firstTakenDownAt
+          ? updateSame : update
+        u.reset()
+        u.bind(r.claim.id, at: 1)
+        u.bind(r.claim.attempt, at: 2)
+        u.bind(holder, at: 3)
+        u.bind(st.status.rawValue, at: 4)
+        u.bind(st.reason?.rawValue, at: 5)
+        u.bind(r.httpStatus.map(Int64.init), at: 6)
+        u.bind(r.checkedAt, at: 7)
+        u.bind(outcome.nextCheckAt, at: 8)
+        u.bind(st.firstOnlineAt, at: 9)
+        u.bind(st.takenDownAt, at: 10)
+        u.bind(st.firstTakenDownAt, at: 11)
+        u.bind(Int64(st.removalStreak), at: 12)
+        u.bind(Int64(st.failureStreak), at: 13)
+        u.bind(st.unreachableSince, at: 14)
+        u.bind(st.givenUpAt, at: 15)
+        try u.step()
         guard db.changes == 1 else {
           stats.stale += 1
           continue
