@@ -141,7 +141,7 @@ build_binaries() {
   else
     local attempt flags=()
     # shellcheck disable=SC2206  # word splitting of the flags is intended
-    flags=(${SWIFT_BUILD_FLAGS:-})
+    flags=(--static-swift-stdlib ${SWIFT_BUILD_FLAGS:-})  # as `make release` builds what is installed
     # Others may be editing Sources/ while this runs: a failed build is retried a few times.
     for attempt in 1 2 3; do
       log "swift build -c release ${flags[*]} (attempt $attempt)"
