@@ -92,6 +92,18 @@ final class TempDir {
     #expect(try store.enqueue(batch, now: 3000) == counts(0, 4, 0))
   }
 
+  /// enqueue skips the reports triggers where reports_aggregate_insert has nothing to do: another trigger
+  /// on inserts into reports would be skipped too, so it needs a look at SQLiteStore.enqueue first.
+  @Test func theOnlyTriggerOnReportInsertsIsTheAggregate() throws {
+    let store = try SQLiteStore(path: dbPath)
+    let s = try store.db.statement(
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'reports' AND sql LIKE '%INSERT ON reports%'")
+    var names: [String] = []
+    while try s.step() { names.append(s.text(0)) }
+    s.reset()
+    #expect(names == ["reports_aggregate_insert"])
+  }
+
   @Test func claimLeasesAndCompleteRecordsOncePerAttempt() throws {
     let store = try SQLiteStore(path: dbPath)
     _ = try store.enqueue([try item("http://a.test/1"), try item("http://a.test/2")], now: 1000)
