@@ -6,4 +6,9 @@
 static inline int csqlite_bind_text_transient(sqlite3_stmt *s, int i, const char *v, int n) {
   return sqlite3_bind_text(s, i, v, n, SQLITE_TRANSIENT);
 }
+
+// sqlite3_db_config is variadic: Swift cannot call it directly.
+static inline int csqlite_enable_triggers(sqlite3 *db, int on) {
+  return sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, (int *)0);
+}
 #endif

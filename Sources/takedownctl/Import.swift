@@ -115,14 +115,8 @@ struct CSVBatchImporter {
 
   mutating func flush() throws {
     guard !pending.isEmpty else { return }
-    // In URL order, as enqueue does (each insert lands next to the previous one in the URL index); ties
-    // keep the file's order, so that of two rows with the same report the first one's extras win.
-    let order = pending.indices.sorted { a, b in
-      let x = pending[a].url.url
-      let y = pending[b].url.url
-      return x == y ? a < b : x < y
-    }
-    pending = order.map { pending[$0] }
+    // In file order: the store inserts in URL order itself and keeps the items' order among the rows of
+    // one URL, so that of two rows with the same report the first one's extras win.
     counts += try store.enqueue(pending, now: Timestamp.nowMs())
     // A second transaction: enqueue is the queue's own. Should this one be lost (a crash in between),
     // importing the file again fills in the extras, since only reports without extras are updated.

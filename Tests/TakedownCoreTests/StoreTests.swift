@@ -38,6 +38,72 @@ final class TempDir {
     #expect(rec.nextCheckAt == 1000)
   }
 
+  func counts(_ new: Int, _ alreadyQueued: Int, _ reportsAdded: Int) -> EnqueueCounts {
+    var c = EnqueueCounts()
+    c.new = new
+    c.alreadyQueued = alreadyQueued
+    c.reportsAdded = reportsAdded
+    return c
+  }
+
+  /// A batch with several reports per URL: stored as if the items went in one by one, in order (the
+  /// first item of a URL creates it and its report wins over a later one with the same key).
+  @Test func aBatchIsStoredAsItsItemsOneByOne() throws {
+    let store = try SQLiteStore(path: dbPath)
+    func at(_ u: String, _ campaign: String, _ reported: Int64, _ deadline: Int64?) throws -> EnqueueItem {
+      EnqueueItem(
+        url: try URLNormalizer.normalize(u).get(),
+        report: ReportMetadata(reportedAt: reported, campaign: campaign, deadline: deadline))
+    }
+    let c = try store.enqueue(
+      [
+        try at("http://b.test/1", "c1", 500, 900), try at("http://a.test/2", "c1", 700, nil),
+        try at("http://b.test/1", "c2", 300, nil), try at("http://b.test/1", "c1", 100, 50),
+      ], now: 1000)
+    #expect(c == counts(2, 2, 3))
+    // The third b.test/1 item repeats (url, c1, no notice): ignored, its earlier date and deadline too.
+    #expect(try store.db.scalar("SELECT first_reported_at FROM urls WHERE url = 'http://b.test/1'") == 300)
+    #expect(try store.db.scalar("SELECT deadline_at FROM urls WHERE url = 'http://b.test/1'") == 900)
+    #expect(
+      try store.db.scalar(
+        "SELECT reported_at FROM reports JOIN urls u ON u.id = url_id WHERE u.url = 'http://b.test/1' AND campaign = 'c1'")
+        == 500)
+    #expect(try store.db.scalar("SELECT first_reported_at FROM urls WHERE url = 'http://a.test/2'") == 700)
+    #expect(try store.db.scalar("SELECT deadline_at FROM urls WHERE url = 'http://a.test/2'") == nil)
+  }
+
+  /// One report for the whole batch (what `enqueue` sends), mixing queued and new URLs and repeats.
+  @Test func aBatchWithOneReportAddsItToQueuedAndNewURLs() throws {
+    let store = try SQLiteStore(path: dbPath)
+    _ = try store.enqueue([try item("http://a.test/1", campaign: "c"), try item("http://a.test/2", campaign: "c")], now: 1000)
+    let report = ReportMetadata(reportedAt: 10, campaign: "d", deadline: 20)
+    let batch = try ["http://a.test/2", "http://a.test/3", "http://a.test/3", "http://a.test/1"].map {
+      EnqueueItem(url: try URLNormalizer.normalize($0).get(), report: report)
+    }
+    let c = try store.enqueue(batch, now: 2000)
+    #expect(c == counts(1, 3, 3))
+    #expect(try store.db.scalar("SELECT count(*) FROM reports WHERE campaign = 'd'") == 3)
+    for u in ["http://a.test/1", "http://a.test/2", "http://a.test/3"] {
+      #expect(try store.db.scalar("SELECT first_reported_at FROM urls WHERE url = '\(u)'") == 10)
+      #expect(try store.db.scalar("SELECT deadline_at FROM urls WHERE url = '\(u)'") == 20)
+    }
+    #expect(try store.lookup("http://a.test/3")?.nextCheckAt == 2000)
+    // The same batch again changes nothing.
+    #expect(try store.enqueue(batch, now: 3000) == counts(0, 4, 0))
+  }
+
+  /// enqueue skips the reports triggers where reports_aggregate_insert has nothing to do: another trigger
+  /// on inserts into reports would be skipped too, so it needs a look at SQLiteStore.enqueue first.
+  @Test func theOnlyTriggerOnReportInsertsIsTheAggregate() throws {
+    let store = try SQLiteStore(path: dbPath)
+    let s = try store.db.statement(
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'reports' AND sql LIKE '%INSERT ON reports%'")
+    var names: [String] = []
+    while try s.step() { names.append(s.text(0)) }
+    s.reset()
+    #expect(names == ["reports_aggregate_insert"])
+  }
+
   @Test func claimLeasesAndCompleteRecordsOncePerAttempt() throws {
     let store = try SQLiteStore(path: dbPath)
     _ = try store.enqueue([try item("http://a.test/1"), try item("http://a.test/2")], now: 1000)

@@ -116,7 +116,7 @@ import Testing
     Reliability.figure("crash.requests_served", server.requestCount)
   }
 
-  /// The same for the writers: enqueue and import killed mid-batch (their transactions are 50,000 rows)
+  /// The same for the writers: enqueue and import killed mid-batch (their transactions are 200,000 rows)
   /// leave either a whole batch or nothing, and running them again completes the queue exactly once.
   @Test func sigkillDuringEnqueueAndImportLeavesWholeBatchesAndARerunCompletes() throws {
     let count = Reliability.full ? 200_000 : 30_000

@@ -98,6 +98,13 @@ func databaseInvariantViolations(_ db: SQLiteConnection, full: Bool = true) thro
   try zero("reports without their URL", "SELECT count(*) FROM reports r LEFT JOIN urls u ON u.id = r.url_id WHERE u.id IS NULL")
   try zero("events without their URL", "SELECT count(*) FROM events e LEFT JOIN urls u ON u.id = e.url_id WHERE u.id IS NULL")
   try zero("URLs without a report", "SELECT count(*) FROM urls u WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.url_id = u.id)")
+  // Kept by the reports triggers, or set by enqueue itself where it skips them.
+  try zero("URLs whose first report date or deadline disagrees with their reports",
+    """
+    SELECT count(*) FROM urls u
+    WHERE u.first_reported_at IS NOT (SELECT min(reported_at) FROM reports r WHERE r.url_id = u.id)
+       OR u.deadline_at IS NOT (SELECT min(deadline) FROM reports r WHERE r.url_id = u.id)
+    """)
   try zero("half-set leases", "SELECT count(*) FROM urls WHERE (lease_holder IS NULL) != (lease_until IS NULL)")
   try zero("status not matching its latest check",
     """
