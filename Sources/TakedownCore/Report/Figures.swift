@@ -58,9 +58,11 @@ public struct DurationStats: Sendable, Equatable {
 
   public static func percentile(_ p: Int, _ sorted: [Int64]) -> Int64? {
     guard !sorted.isEmpty else { return nil }
-    let rank = (p * sorted.count + 99) / 100
-    return sorted[Swift.max(rank, 1) - 1]
+    return sorted[rank(p, of: sorted.count) - 1]
   }
+
+  /// The 1-based rank of the p-th percentile among `count` (> 0) sorted values.
+  static func rank(_ p: Int, of count: Int) -> Int { Swift.max((p * count + 99) / 100, 1) }
 
   public var json: JSON {
     .object([

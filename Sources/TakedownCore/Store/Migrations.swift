@@ -156,6 +156,229 @@ enum Migrations {
       ALTER TABLE checks ADD COLUMN rule TEXT;            -- the host rule applied, if not the default
       """
     ),
+    (
+      "0005_summary_tallies",
+      """
+      -- What `takedownctl summary` reports without reading every URL: counts and time-to-takedown kept by
+      -- triggers. The triggers on urls fire only when a value they track changes; the daemon's update at
+      -- every check changes none of them unless the status does, so it pays one WHEN test per trigger.
+
+      -- URLs per status: of the URLs reported without a campaign (kind 1, name ''), of each campaign
+      -- (2, its name) and of each host (3, the host; their sum is every URL's). A URL counts once per
+      -- campaign.
+      CREATE TABLE tallies (
+        kind INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (kind, name, status)
+      ) WITHOUT ROWID;
+
+      -- Time-to-takedown (first confirmed removal − earliest report, at least 0) of each URL that has one,
+      -- once for every URL (kind 0) and once per campaign of the URL (kinds 1 and 2 as in tallies):
+      -- percentiles are rows at an offset of takedown_times_rank, counts are in takedown_time_counts.
+      CREATE TABLE takedown_times (
+        url_id INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        ms INTEGER NOT NULL,
+        PRIMARY KEY (url_id, kind, name)
+      ) WITHOUT ROWID;
+      CREATE INDEX takedown_times_rank ON takedown_times(kind, name, ms);
+      CREATE TABLE takedown_time_counts (
+        kind INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) WITHOUT ROWID;
+
+      -- URLs with a latest removal, with a first removal, and first removed after their deadline.
+      CREATE TABLE url_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+
+      -- URLs with a deadline that are neither taken down nor cancelled: overdue ones are a range of it.
+      CREATE TABLE open_deadlines (url_id INTEGER PRIMARY KEY, deadline_at INTEGER NOT NULL);
+      CREATE INDEX open_deadlines_at ON open_deadlines(deadline_at);
+
+      INSERT INTO tallies(kind, name, status, n)
+        SELECT 3, host, status, count(*) FROM urls GROUP BY host, status
+        UNION ALL SELECT kind, name, status, count(*) FROM
+          (SELECT DISTINCT (r.campaign IS NOT NULL) + 1 AS kind, ifnull(r.campaign, '') AS name, u.id, u.status
+           FROM reports r JOIN urls u ON u.id = r.url_id)
+          GROUP BY kind, name, status;
+      INSERT INTO takedown_times(url_id, kind, name, ms)
+        SELECT id, 0, '', max(first_taken_down_at - first_reported_at, 0) FROM urls
+        WHERE first_taken_down_at IS NOT NULL AND first_reported_at IS NOT NULL
+        UNION SELECT u.id, (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''),
+          max(u.first_taken_down_at - u.first_reported_at, 0)
+        FROM reports r JOIN urls u ON u.id = r.url_id
+        WHERE u.first_taken_down_at IS NOT NULL AND u.first_reported_at IS NOT NULL;
+      INSERT INTO takedown_time_counts(kind, name, n) SELECT kind, name, count(*) FROM takedown_times GROUP BY kind, name;
+      INSERT INTO url_counts(name, n) VALUES
+        ('taken_down', (SELECT count(*) FROM urls WHERE taken_down_at IS NOT NULL)),
+        ('first_taken_down', (SELECT count(*) FROM urls WHERE first_taken_down_at IS NOT NULL)),
+        ('taken_down_late', (SELECT count(*) FROM urls WHERE first_taken_down_at > deadline_at));
+      INSERT INTO open_deadlines(url_id, deadline_at) SELECT id, deadline_at FROM urls
+        WHERE deadline_at IS NOT NULL AND status NOT IN ('taken_down', 'cancelled');
+
+      CREATE TRIGGER takedown_time_counts_insert AFTER INSERT ON takedown_times BEGIN
+        INSERT INTO takedown_time_counts(kind, name, n) VALUES (NEW.kind, NEW.name, 1)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER takedown_time_counts_delete AFTER DELETE ON takedown_times BEGIN
+        UPDATE takedown_time_counts SET n = n - 1 WHERE kind = OLD.kind AND name = OLD.name;
+      END;
+
+      -- urls. Triggers are cheap only when they do nothing: no temporary B-trees (DISTINCT, UNION) in
+      -- their bodies, a URL's campaigns are its reports that have no earlier one in the same campaign, and
+      -- every statement is guarded by the change it follows. An enqueued row has no reports, removals
+      -- or deadline yet: it costs one upsert. (A statement guarded by a false WHERE still costs about as
+      -- much as a small one: conditions that are mostly false are WHENs of triggers of their own.)
+      CREATE TRIGGER summary_url_insert AFTER INSERT ON urls BEGIN
+        INSERT INTO tallies(kind, name, status, n) VALUES (3, NEW.host, NEW.status, 1)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER summary_url_insert_more AFTER INSERT ON urls
+      WHEN NEW.taken_down_at IS NOT NULL OR NEW.first_taken_down_at IS NOT NULL OR NEW.deadline_at IS NOT NULL
+        OR EXISTS (SELECT 1 FROM reports WHERE url_id = NEW.id)
+      BEGIN
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), NEW.status, 1 FROM reports r
+          WHERE r.url_id = NEW.id AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT NEW.id, 0, '', max(NEW.first_taken_down_at - NEW.first_reported_at, 0)
+          WHERE NEW.first_taken_down_at IS NOT NULL AND NEW.first_reported_at IS NOT NULL;
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT NEW.id, (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), max(NEW.first_taken_down_at - NEW.first_reported_at, 0) FROM reports r
+          WHERE NEW.first_taken_down_at IS NOT NULL AND NEW.first_reported_at IS NOT NULL AND r.url_id = NEW.id
+            AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id);
+        UPDATE url_counts SET n = n + CASE name
+            WHEN 'taken_down' THEN NEW.taken_down_at IS NOT NULL
+            WHEN 'first_taken_down' THEN NEW.first_taken_down_at IS NOT NULL
+            ELSE ifnull(NEW.first_taken_down_at > NEW.deadline_at, 0) END
+          WHERE NEW.taken_down_at IS NOT NULL OR NEW.first_taken_down_at IS NOT NULL;
+        INSERT INTO open_deadlines(url_id, deadline_at) SELECT NEW.id, NEW.deadline_at
+          WHERE NEW.deadline_at IS NOT NULL AND NEW.status NOT IN ('taken_down', 'cancelled');
+      END;
+      CREATE TRIGGER summary_url_delete AFTER DELETE ON urls BEGIN
+        INSERT INTO tallies(kind, name, status, n) VALUES (3, OLD.host, OLD.status, -1)
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), OLD.status, -1 FROM reports r
+          WHERE r.url_id = OLD.id AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id)
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        DELETE FROM takedown_times WHERE url_id = OLD.id;
+        UPDATE url_counts SET n = n - CASE name
+            WHEN 'taken_down' THEN OLD.taken_down_at IS NOT NULL
+            WHEN 'first_taken_down' THEN OLD.first_taken_down_at IS NOT NULL
+            ELSE ifnull(OLD.first_taken_down_at > OLD.deadline_at, 0) END
+          WHERE OLD.taken_down_at IS NOT NULL OR OLD.first_taken_down_at IS NOT NULL;
+        DELETE FROM open_deadlines WHERE url_id = OLD.id;
+      END;
+      -- One trigger for every change: the daemon's update at every check names all these columns, and
+      -- each trigger costs it a call whether its WHEN holds or not. The WHEN holds only when a figure
+      -- changes, which a check does only when it changes the status.
+      CREATE TRIGGER summary_url_update
+      AFTER UPDATE OF status, host, taken_down_at, first_taken_down_at, first_reported_at, deadline_at ON urls
+      WHEN (OLD.status IS NOT NEW.status OR OLD.host IS NOT NEW.host)
+        OR (OLD.taken_down_at IS NULL) IS NOT (NEW.taken_down_at IS NULL)
+            OR (OLD.first_taken_down_at IS NULL) IS NOT (NEW.first_taken_down_at IS NULL)
+            OR ifnull(OLD.first_taken_down_at > OLD.deadline_at, 0) IS NOT ifnull(NEW.first_taken_down_at > NEW.deadline_at, 0)
+        OR (CASE WHEN OLD.first_reported_at IS NOT NULL THEN max(OLD.first_taken_down_at - OLD.first_reported_at, 0) END)
+            IS NOT (CASE WHEN NEW.first_reported_at IS NOT NULL THEN max(NEW.first_taken_down_at - NEW.first_reported_at, 0) END)
+        OR (OLD.status IS NOT NEW.status OR (OLD.deadline_at IS NOT NEW.deadline_at AND NEW.status NOT IN ('taken_down', 'cancelled')))
+      BEGIN
+        -- Status or host.
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT 3, OLD.host, OLD.status, -1 WHERE (OLD.status IS NOT NEW.status OR OLD.host IS NOT NEW.host)
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), OLD.status, -1 FROM reports r
+          WHERE (OLD.status IS NOT NEW.status OR OLD.host IS NOT NEW.host) AND r.url_id = OLD.id AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id)
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT 3, NEW.host, NEW.status, 1 WHERE (OLD.status IS NOT NEW.status OR OLD.host IS NOT NEW.host)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), NEW.status, 1 FROM reports r
+          WHERE (OLD.status IS NOT NEW.status OR OLD.host IS NOT NEW.host) AND r.url_id = NEW.id AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        -- Time-to-takedown.
+        DELETE FROM takedown_times WHERE url_id = OLD.id AND (CASE WHEN OLD.first_reported_at IS NOT NULL THEN max(OLD.first_taken_down_at - OLD.first_reported_at, 0) END)
+            IS NOT (CASE WHEN NEW.first_reported_at IS NOT NULL THEN max(NEW.first_taken_down_at - NEW.first_reported_at, 0) END);
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT NEW.id, 0, '', max(NEW.first_taken_down_at - NEW.first_reported_at, 0)
+          WHERE (CASE WHEN OLD.first_reported_at IS NOT NULL THEN max(OLD.first_taken_down_at - OLD.first_reported_at, 0) END)
+            IS NOT (CASE WHEN NEW.first_reported_at IS NOT NULL THEN max(NEW.first_taken_down_at - NEW.first_reported_at, 0) END)
+            AND NEW.first_taken_down_at IS NOT NULL AND NEW.first_reported_at IS NOT NULL;
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT NEW.id, (r.campaign IS NOT NULL) + 1, ifnull(r.campaign, ''), max(NEW.first_taken_down_at - NEW.first_reported_at, 0) FROM reports r
+          WHERE (CASE WHEN OLD.first_reported_at IS NOT NULL THEN max(OLD.first_taken_down_at - OLD.first_reported_at, 0) END)
+            IS NOT (CASE WHEN NEW.first_reported_at IS NOT NULL THEN max(NEW.first_taken_down_at - NEW.first_reported_at, 0) END)
+            AND NEW.first_taken_down_at IS NOT NULL AND NEW.first_reported_at IS NOT NULL AND r.url_id = NEW.id
+            AND NOT EXISTS (SELECT 1 FROM reports o WHERE o.url_id = r.url_id AND o.campaign IS r.campaign AND o.id < r.id);
+        -- Removals and lateness.
+        UPDATE url_counts SET n = n + CASE name
+            WHEN 'taken_down' THEN (NEW.taken_down_at IS NOT NULL) - (OLD.taken_down_at IS NOT NULL)
+            WHEN 'first_taken_down' THEN (NEW.first_taken_down_at IS NOT NULL) - (OLD.first_taken_down_at IS NOT NULL)
+            ELSE ifnull(NEW.first_taken_down_at > NEW.deadline_at, 0) - ifnull(OLD.first_taken_down_at > OLD.deadline_at, 0) END
+          WHERE (OLD.taken_down_at IS NULL) IS NOT (NEW.taken_down_at IS NULL)
+            OR (OLD.first_taken_down_at IS NULL) IS NOT (NEW.first_taken_down_at IS NULL)
+            OR ifnull(OLD.first_taken_down_at > OLD.deadline_at, 0) IS NOT ifnull(NEW.first_taken_down_at > NEW.deadline_at, 0);
+        -- Open deadlines.
+        DELETE FROM open_deadlines WHERE url_id = OLD.id AND (OLD.status IS NOT NEW.status OR (OLD.deadline_at IS NOT NEW.deadline_at AND NEW.status NOT IN ('taken_down', 'cancelled')));
+        INSERT INTO open_deadlines(url_id, deadline_at) SELECT NEW.id, NEW.deadline_at
+          WHERE (OLD.status IS NOT NEW.status OR (OLD.deadline_at IS NOT NEW.deadline_at AND NEW.status NOT IN ('taken_down', 'cancelled'))) AND NEW.deadline_at IS NOT NULL AND NEW.status NOT IN ('taken_down', 'cancelled');
+      END;
+
+      -- reports: a URL joins a campaign with its first report in it and leaves with its last.
+      CREATE TRIGGER summary_report_insert AFTER INSERT ON reports
+      WHEN NOT EXISTS (SELECT 1 FROM reports WHERE url_id = NEW.url_id AND campaign IS NEW.campaign AND id <> NEW.id)
+      BEGIN
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (NEW.campaign IS NOT NULL) + 1, ifnull(NEW.campaign, ''), status, 1 FROM urls WHERE id = NEW.url_id
+          ON CONFLICT DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER summary_report_insert_time AFTER INSERT ON reports
+      WHEN (SELECT first_taken_down_at IS NOT NULL AND first_reported_at IS NOT NULL FROM urls WHERE id = NEW.url_id)
+      BEGIN
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT id, (NEW.campaign IS NOT NULL) + 1, ifnull(NEW.campaign, ''),
+            max(first_taken_down_at - first_reported_at, 0) FROM urls
+          WHERE id = NEW.url_id AND first_taken_down_at IS NOT NULL AND first_reported_at IS NOT NULL;
+      END;
+      CREATE TRIGGER summary_report_delete AFTER DELETE ON reports
+      WHEN NOT EXISTS (SELECT 1 FROM reports WHERE url_id = OLD.url_id AND campaign IS OLD.campaign)
+      BEGIN
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (OLD.campaign IS NOT NULL) + 1, ifnull(OLD.campaign, ''), status, -1 FROM urls WHERE id = OLD.url_id
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        DELETE FROM takedown_times
+          WHERE url_id = OLD.url_id AND kind = (OLD.campaign IS NOT NULL) + 1 AND name = ifnull(OLD.campaign, '');
+      END;
+      CREATE TRIGGER summary_report_move AFTER UPDATE OF url_id, campaign ON reports
+      WHEN OLD.url_id IS NOT NEW.url_id OR OLD.campaign IS NOT NEW.campaign
+      BEGIN
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (OLD.campaign IS NOT NULL) + 1, ifnull(OLD.campaign, ''), status, -1 FROM urls
+          WHERE id = OLD.url_id
+            AND NOT EXISTS (SELECT 1 FROM reports WHERE url_id = OLD.url_id AND campaign IS OLD.campaign)
+          ON CONFLICT DO UPDATE SET n = n - 1;
+        DELETE FROM takedown_times
+          WHERE url_id = OLD.url_id AND kind = (OLD.campaign IS NOT NULL) + 1 AND name = ifnull(OLD.campaign, '')
+            AND NOT EXISTS (SELECT 1 FROM reports WHERE url_id = OLD.url_id AND campaign IS OLD.campaign);
+        INSERT INTO tallies(kind, name, status, n)
+          SELECT (NEW.campaign IS NOT NULL) + 1, ifnull(NEW.campaign, ''), status, 1 FROM urls
+          WHERE id = NEW.url_id
+            AND NOT EXISTS (SELECT 1 FROM reports WHERE url_id = NEW.url_id AND campaign IS NEW.campaign AND id <> NEW.id)
+          ON CONFLICT DO UPDATE SET n = n + 1;
+        INSERT OR IGNORE INTO takedown_times(url_id, kind, name, ms)
+          SELECT id, (NEW.campaign IS NOT NULL) + 1, ifnull(NEW.campaign, ''),
+            max(first_taken_down_at - first_reported_at, 0) FROM urls
+          WHERE id = NEW.url_id AND first_taken_down_at IS NOT NULL AND first_reported_at IS NOT NULL;
+      END;
+      """
+    ),
   ]
 }
 

@@ -65,7 +65,7 @@ public struct SummaryReport: Sendable {
   public static func load(from store: SQLiteStore, now: Int64, filter: ReportFilter, topHosts: Int = 10) throws
     -> SummaryReport
   {
-    let figures = try store.figures(filter, now: now, topHosts: topHosts)
+    let figures = try store.summaryFigures(filter, now: now, topHosts: topHosts)
     return SummaryReport(
       generatedAt: now, byStatus: figures.byStatus, due: try store.countDue(now: now),
       leased: try store.countLeased(), last: try store.lastSummary(), figures: figures)
