@@ -39,6 +39,12 @@ import Testing
     }
     let n = 3000
     _ = try store.enqueue(try (0..<n).map(item), now: 0)
+    // A batch under one report (takedownctl enqueue's case) takes enqueue's fast path, which runs its
+    // reports insert with the triggers off and keeps the tallies itself; it mixes new and known URLs.
+    let bulk = ReportMetadata(reportedAt: 5 * h, campaign: "bulk", notice: "N-1", deadline: 20 * h)
+    _ = try store.enqueue(
+      try (n - 50..<n + 150).map { EnqueueItem(url: try URLNormalizer.normalize("http://h\($0 % 23).test/\($0)").get(), report: bulk) },
+      now: 0)
 
     var config = ScheduleConfig()
     config.confirmations = Int.random(in: 1...2, using: &rng)

@@ -101,7 +101,8 @@ public final class SQLiteStore: CheckQueue {
         // lookup by URL needed. Their repeats in the batch carry the same report, which would be ignored.
         // Each of these URLs already holds this very report's date and deadline (see insertURLs), so the
         // reports trigger would change nothing: it is skipped, which halves this statement's cost.
-        // (reports_aggregate_insert is the only trigger on inserts into reports; a test says so.)
+        // The summary's report triggers (0005) are kept by hand below. A test lists the triggers on
+        // inserts into reports, so a new one cannot be skipped here unnoticed.
         counts.reportsAdded = try db.withoutTriggers {
           let reportNew = try db.statement(
             """
@@ -111,7 +112,22 @@ public final class SQLiteStore: CheckQueue {
           bindReport(reportNew, report, now: now)
           reportNew.bind(maxBefore, at: 8)
           try reportNew.step()
-          return db.changes
+          let added = db.changes
+          // What summary_report_insert (0005) would have done for them: each is a new URL, still pending,
+          // with its first report in this campaign. (summary_report_insert_time has nothing to do: a new
+          // URL has no takedown time.)
+          if added > 0 {
+            let tally = try db.statement(
+              """
+              INSERT INTO tallies(kind, name, status, n) VALUES (?1, ?2, 'pending', ?3)
+              ON CONFLICT DO UPDATE SET n = n + excluded.n
+              """)
+            tally.bind(report.campaign == nil ? 1 : 2, at: 1)
+            tally.bind(report.campaign ?? "", at: 2)
+            tally.bind(Int64(added), at: 3)
+            try tally.step()
+          }
+          return added
         }
         if counts.alreadyQueued > 0 {
           let reportOld = try db.statement(
