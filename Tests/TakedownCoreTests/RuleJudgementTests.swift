@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import TakedownCore
@@ -204,5 +205,17 @@ import Testing
   ])
   func authorityIsHostAndPort(url: String, key: String) {
     #expect(ProbeEngine.authority(url) == key)
+  }
+}
+
+@Suite struct EvidenceEncodingTests {
+  @Test func headersJSONRoundTripsWhateverTheServerSent() throws {
+    let values = ["nginx/1.22.1", "text/html; charset=\"GBK\"", "a\\b", "tab\there", "ünïcødé 视频", "", "ctl\u{1}x"]
+    let names = ["server", "content-type", "location", "date", "last-modified", "retry-after", "content-length"]
+    let e = CheckEvidence(headers: Array(zip(names, values)))
+    let text = try #require(e.headersJSON)
+    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+    for (n, v) in zip(names, values) { #expect(parsed[n] == v, "\(n)") }
+    #expect(CheckEvidence().headersJSON == nil)
   }
 }

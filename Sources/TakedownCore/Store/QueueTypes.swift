@@ -134,7 +134,25 @@ public struct CheckEvidence: Sendable {
 
   /// The headers as a JSON object (stored in checks.headers).
   public var headersJSON: String? {
-    headers.isEmpty ? nil : JSON.object(headers.map { ($0.0, .string($0.1)) }).rendered()
+    guard !headers.isEmpty else { return nil }
+    // Written at every check: built directly (names are known ASCII tokens; values are escaped only
+    // when they need it) instead of through the general JSON value, which cost 4 % of the daemon's CPU.
+    var out = "{"
+    out.reserveCapacity(32 * headers.count + 2)
+    for (i, (name, value)) in headers.enumerated() {
+      if i > 0 { out += "," }
+      out += "\""
+      out += name
+      out += "\":"
+      if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+        out += "\""
+        out += value
+        out += "\""
+      } else {
+        JSON.escape(value, into: &out)
+      }
+    }
+    return out + "}"
   }
 
   /// The chain as a JSON array (stored in checks.redirect_chain).
