@@ -10,10 +10,7 @@ struct Status: ParsableCommand {
 
   func run() throws {
     let store = try database.open(create: false)
-    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
-      printError("takedownctl: '\(urlOrID)' is not in the queue")
-      throw ExitCode(SysExit.dataError.rawValue)
-    }
+    let rec = try lookupOrExit(store, urlOrID)
     if json {
       print(rec.json.rendered(pretty: true))
       return
@@ -34,15 +31,7 @@ struct Status: ParsableCommand {
     if let u = rec.unreachableSince { lines.append("unreachable since: \(t(u))") }
     if let g = rec.givenUpAt { lines.append("given up:        \(t(g)) (unreachable longer than give_up_after)") }
     if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
-    for r in rec.reports {
-      var parts = ["reported \(Timestamp.iso(r.reportedAt))"]
-      if let c = r.campaign { parts.append("campaign \(c)") }
-      if let n = r.notice { parts.append("notice \(n)") }
-      if let h = r.rightholder { parts.append("rightholder \(h)") }
-      if let w = r.work { parts.append("work \(w)") }
-      if let d = r.deadline { parts.append("deadline \(Timestamp.iso(d))") }
-      lines.append("report:          " + parts.joined(separator: ", "))
-    }
+    for r in rec.reports { lines.append("report:          " + r.line) }
     print(lines.joined(separator: "\n"))
   }
 }
@@ -95,10 +84,7 @@ struct History: ParsableCommand {
 
   func run() throws {
     let store = try database.open(create: false)
-    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
-      printError("takedownctl: '\(urlOrID)' is not in the queue")
-      throw ExitCode(SysExit.dataError.rawValue)
-    }
+    let rec = try lookupOrExit(store, urlOrID)
     let checks = try withStoreErrors { try store.history(urlID: rec.id) }
     if json {
       print(
@@ -178,10 +164,7 @@ struct Evidence: ParsableCommand {
 
   func run() throws {
     let store = try database.open(create: false)
-    guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
-      printError("takedownctl: '\(urlOrID)' is not in the queue")
-      throw ExitCode(SysExit.dataError.rawValue)
-    }
+    let rec = try lookupOrExit(store, urlOrID)
     let record = try withStoreErrors { try EvidenceRecord.load(from: store, url: rec) }
     print(json ? record.json.rendered(pretty: true) : record.text)
   }

@@ -90,6 +90,15 @@ func printError(_ s: String) {
   func fwriteStderr(_ b: UnsafeBufferPointer<UInt8>) -> Int { write(2, b.baseAddress, b.count) }
 #endif
 
+/// The URL (any spelling) or id, or a message and exit 65 when it is not in the queue.
+func lookupOrExit(_ store: SQLiteStore, _ urlOrID: String) throws -> URLRecord {
+  guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
+    printError("takedownctl: '\(urlOrID)' is not in the queue")
+    throw ExitCode(SysExit.dataError.rawValue)
+  }
+  return rec
+}
+
 /// Turns store failures into a message and a sysexits code instead of a crash.
 func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
   do {

@@ -10,21 +10,10 @@ import Testing
   let dir = TempDir()
   static let hour: Int64 = 3_600_000
 
-  /// SplitMix64: the same queue for the same seed.
-  struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
 
   @Test(arguments: [1, 2, 3] as [UInt64])
   func talliesMatchAFullScanOfARandomQueue(seed: UInt64) throws {
-    var rng = Seeded(state: seed)
+    var rng = HostileRandom(seed: seed)
     let h = Self.hour
     let store = try SQLiteStore(path: dir.path + "/r\(seed).sqlite")
     let campaigns: [String?] = [nil, "c1", "c2", "c3", "", "Zeta", "älpha"]

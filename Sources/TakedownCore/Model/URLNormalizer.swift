@@ -111,7 +111,7 @@ public enum URLNormalizer {
 
   /// Validates UTF-8 first: raw lines from files may be in any encoding.
   public static func normalize(bytes: UnsafeBufferPointer<UInt8>) -> Result<NormalizedURL, URLRejection> {
-    guard isValidUTF8(bytes) else { return .failure(.invalidUTF8) }
+    guard UTF8Validation.isValid(bytes) else { return .failure(.invalidUTF8) }
     return normalizeValidUTF8(bytes)
   }
 
@@ -595,43 +595,6 @@ public enum URLNormalizer {
     let lit = literal.utf8Start
     for k in 0..<(end - start) where lowercase(buf[start + k]) != lit[k] {
       return false
-    }
-    return true
-  }
-
-  // MARK: - UTF-8
-
-  private static func isValidUTF8(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
-    var i = 0
-    let n = buf.count
-    while i < n {
-      let b0 = buf[i]
-      if b0 < 0x80 {
-        i += 1
-        continue
-      }
-      // Ranges from the Unicode standard's table 3-7: excludes overlong forms, surrogates
-      // and code points above U+10FFFF.
-      let length: Int
-      var lower: UInt8 = 0x80
-      var upper: UInt8 = 0xBF
-      switch b0 {
-      case 0xC2...0xDF: length = 2
-      case 0xE0: length = 3; lower = 0xA0
-      case 0xE1...0xEC, 0xEE...0xEF: length = 3
-      case 0xED: length = 3; upper = 0x9F
-      case 0xF0: length = 4; lower = 0x90
-      case 0xF1...0xF3: length = 4
-      case 0xF4: length = 4; upper = 0x8F
-      default: return false
-      }
-      guard i + length <= n else { return false }
-      let b1 = buf[i + 1]
-      guard b1 >= lower && b1 <= upper else { return false }
-      for k in 2..<max(2, length) where buf[i + k] & 0xC0 != 0x80 {
-        return false
-      }
-      i += length
     }
     return true
   }

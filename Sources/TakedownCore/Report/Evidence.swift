@@ -71,15 +71,7 @@ public struct EvidenceRecord: Sendable {
     out.append("Takedown evidence record")
     out.append("URL:               \(url.url)")
     out.append("Queue id:          \(url.id)")
-    for r in url.reports {
-      var parts = ["reported \(Timestamp.iso(r.reportedAt))"]
-      if let c = r.campaign { parts.append("campaign \(c)") }
-      if let n = r.notice { parts.append("notice \(n)") }
-      if let h = r.rightholder { parts.append("rightholder \(h)") }
-      if let w = r.work { parts.append("work \(w)") }
-      if let d = r.deadline { parts.append("deadline \(Timestamp.iso(d))") }
-      out.append("Report:            " + parts.joined(separator: ", "))
-    }
+    for r in url.reports { out.append("Report:            " + r.line) }
     out.append("Current status:    \(url.status.rawValue)\(url.reason.map { " (\($0))" } ?? "")")
     if let first = checks.first, let last = checks.last {
       out.append(
