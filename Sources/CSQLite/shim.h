@@ -8,7 +8,8 @@ static inline int csqlite_bind_text_transient(sqlite3_stmt *s, int i, const char
 }
 
 // sqlite3_db_config is variadic: Swift cannot call it directly.
-static inline int csqlite_enable_triggers(sqlite3 *db, int on) {
-  return sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, (int *)0);
+// on: 1 enables, 0 disables, -1 leaves as is; *state receives the setting after the call.
+static inline int csqlite_enable_triggers(sqlite3 *db, int on, int *state) {
+  return sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, state);
 }
 #endif

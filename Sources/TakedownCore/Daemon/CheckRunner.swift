@@ -68,7 +68,7 @@ public final class CheckRunner: @unchecked Sendable {
 
   /// Runs until stopped (or, with `once`, until nothing is due). Throws on database failures.
   public func run() throws {
-    let store = try SQLiteStore(path: databasePath)
+    let store = try SQLiteStore(path: databasePath, checker: true)
     if let path = config.log.statusLog { statusLog = try StatusLog(path: path) }
     let recovered = try store.releaseAll(holder: holder, now: Timestamp.nowMs())
     if recovered > 0 {

@@ -95,10 +95,30 @@ public final class SQLiteConnection {
   /// nothing to do. Switching recompiles the cached statements (SQLite expires them), which is cheap
   /// next to a trigger run per row of a large INSERT ... SELECT.
   public func withoutTriggers<T>(_ body: () throws -> T) throws -> T {
-    let rc = csqlite_enable_triggers(handle, 0)
-    if rc != SQLITE_OK { throw error(rc, nil) }
-    defer { csqlite_enable_triggers(handle, 1) }
+    try withTriggers(false, body)
+  }
+
+  /// Runs `body` with this connection's triggers on or off, then restores the setting it found.
+  public func withTriggers<T>(_ enabled: Bool, _ body: () throws -> T) throws -> T {
+    let before = triggersEnabled
+    if before == enabled { return try body() }
+    try setTriggers(enabled)
+    defer { try? setTriggers(before) }
     return try body()
+  }
+
+  /// Whether this connection runs triggers (SQLITE_DBCONFIG_ENABLE_TRIGGER; on by default).
+  public var triggersEnabled: Bool {
+    var state: Int32 = 1
+    _ = csqlite_enable_triggers(handle, -1, &state)
+    return state != 0
+  }
+
+  /// Turns this connection's triggers on or off until set again.
+  public func setTriggers(_ enabled: Bool) throws {
+    var state: Int32 = 0
+    let rc = csqlite_enable_triggers(handle, enabled ? 1 : 0, &state)
+    if rc != SQLITE_OK { throw error(rc, nil) }
   }
 
   /// The first column of the first row, as an integer.

@@ -10,9 +10,18 @@ public final class SQLiteStore: CheckQueue {
   public let db: SQLiteConnection
   /// Whether this connection has created its temporary enqueue_stage table.
   private var enqueueStageReady = false
+  /// The daemon's connection: triggers off, `complete` keeps the summary's tallies itself.
+  public let checker: Bool
 
   /// Opens (creating when `create`) the database, sets WAL and durability, and migrates.
-  public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000) throws {
+  ///
+  /// `checker`: the connection that records checks (takedownd's). It runs with SQLite triggers off, and
+  /// `complete` applies what the summary triggers (migration 0005) would do, for a whole batch at once
+  /// (`CheckTallies`): per-row trigger runs were the largest part of recording a first pass. Its other
+  /// writes either touch no column a trigger watches (claims, leases, summaries) or turn the triggers
+  /// back on for their duration (`enqueue`, `cancel`).
+  public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000, checker: Bool = false) throws {
+    self.checker = checker
     if !create && access(path, F_OK) != 0 {
       throw StoreError.noDatabase(path)
     }
@@ -28,6 +37,7 @@ public final class SQLiteStore: CheckQueue {
     try db.execute("PRAGMA temp_store = MEMORY")
     let applied = (try? db.scalar("SELECT count(*) FROM schema_migrations")) ?? -1
     if applied != Int64(Migrations.all.count) { try db.migrate() }
+    if checker { try db.setTriggers(false) }
   }
 
   /// For bulk imports: a large page cache keeps the B-trees of the URL and report indexes in memory
@@ -52,6 +62,10 @@ public final class SQLiteStore: CheckQueue {
   /// report later in the batch is the one ignored.
   public func enqueue(_ items: [EnqueueItem], now: Int64) throws -> EnqueueCounts {
     guard !items.isEmpty else { return EnqueueCounts() }
+    return try db.withTriggers(true) { try enqueueBatch(items, now: now) }
+  }
+
+  private func enqueueBatch(_ items: [EnqueueItem], now: Int64) throws -> EnqueueCounts {
     if !enqueueStageReady {
       try db.execute(
         """
@@ -211,6 +225,8 @@ public final class SQLiteStore: CheckQueue {
     _ results: [ProbeResult], holder: String, config: ScheduleConfig, jitter: () -> Double
   ) throws -> CompletionStats {
     var stats = CompletionStats()
+    // Without triggers (the checker's connection) the summary's figures are kept here, per batch.
+    var tallies = db.triggersEnabled ? nil : Optional(CheckTallies(db: db))
     try db.transaction {
       let update = try db.statement(
         """
@@ -219,6 +235,7 @@ public final class SQLiteStore: CheckQueue {
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
+        RETURNING host, first_reported_at, deadline_at
         """)
       // Most checks leave the status, and with it the removal times, as they were: their update names none
       // of those columns, so neither the indexes on status nor the summary's triggers (migration 0005) have
@@ -266,8 +283,20 @@ public final class SQLiteStore: CheckQueue {
         u.bind(Int64(st.failureStreak), at: 13)
         u.bind(st.unreachableSince, at: 14)
         u.bind(st.givenUpAt, at: 15)
-        try u.step()
-        guard db.changes == 1 else {
+        let updated: Bool
+        if u === update {
+          updated = try u.step()  // the row RETURNING gives back, or none when the lease is gone
+          if updated, tallies != nil {
+            try tallies!.changed(
+              urlID: r.claim.id, host: u.text(0), from: old, to: st, firstReportedAt: u.optionalInt64(1),
+              deadlineAt: u.optionalInt64(2))
+          }
+          u.reset()
+        } else {
+          try u.step()
+          updated = db.changes == 1
+        }
+        guard updated else {
           stats.stale += 1
           continue
         }
@@ -315,6 +344,7 @@ public final class SQLiteStore: CheckQueue {
           if t.to == .reappeared { stats.newlyReappeared += 1 }
         }
       }
+      try tallies?.flush()
     }
     return stats
   }
@@ -386,6 +416,10 @@ public final class SQLiteStore: CheckQueue {
 
   /// Withdraws a URL: it is never checked again. Returns false when there is no such URL.
   public func cancel(id: Int64, now: Int64) throws -> Bool {
+    try db.withTriggers(true) { try cancelURL(id: id, now: now) }
+  }
+
+  private func cancelURL(id: Int64, now: Int64) throws -> Bool {
     try db.transaction {
       guard let old = try db.statement("SELECT status FROM urls WHERE id = ?").firstText([.int(id)]) else {
         return false
