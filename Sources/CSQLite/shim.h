@@ -12,4 +12,10 @@ static inline int csqlite_bind_text_transient(sqlite3_stmt *s, int i, const char
 static inline int csqlite_enable_triggers(sqlite3 *db, int on, int *state) {
   return sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, state);
 }
+
+// sqlite3_config is variadic too. Memory statistics make every allocation take a global mutex; nothing
+// here reads them. Only effective before SQLite initializes (returns SQLITE_MISUSE after).
+static inline int csqlite_disable_memstatus(void) {
+  return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

@@ -226,7 +226,7 @@ public final class SQLiteStore: CheckQueue {
   ) throws -> CompletionStats {
     var stats = CompletionStats()
     // Without triggers (the checker's connection) the summary's figures are kept here, per batch.
-    var tallies = db.triggersEnabled ? nil : Optional(CheckTallies(db: db))
+    var tallies = db.triggersEnabled ? nil : Optional(try CheckTallies(db: db))
     try db.transaction {
       let update = try db.statement(
         """
@@ -235,7 +235,6 @@ public final class SQLiteStore: CheckQueue {
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
-        RETURNING host, first_reported_at, deadline_at
         """)
       // Most checks leave the status, and with it the removal times, as they were: their update names none
       // of those columns, so neither the indexes on status nor the summary's triggers (migration 0005) have
@@ -283,23 +282,12 @@ public final class SQLiteStore: CheckQueue {
         u.bind(Int64(st.failureStreak), at: 13)
         u.bind(st.unreachableSince, at: 14)
         u.bind(st.givenUpAt, at: 15)
-        let updated: Bool
-        if u === update {
-          updated = try u.step()  // the row RETURNING gives back, or none when the lease is gone
-          if updated, tallies != nil {
-            try tallies!.changed(
-              urlID: r.claim.id, host: u.text(0), from: old, to: st, firstReportedAt: u.optionalInt64(1),
-              deadlineAt: u.optionalInt64(2))
-          }
-          u.reset()
-        } else {
-          try u.step()
-          updated = db.changes == 1
-        }
-        guard updated else {
+        try u.step()
+        guard db.changes == 1 else {
           stats.stale += 1
           continue
         }
+        if u === update { try tallies?.changed(urlID: r.claim.id, from: old, to: st) }
         insertCheck.reset()
         insertCheck.bind(r.claim.id, at: 1)
         insertCheck.bind(r.claim.attempt, at: 2)
