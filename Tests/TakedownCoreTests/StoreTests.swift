@@ -137,6 +137,18 @@ final class TempDir {
     #expect(try store.db.scalar("SELECT n FROM tallies WHERE kind = 3 AND name = 'a.test' AND status = 'cancelled'") == 1)
   }
 
+  /// enqueue inserts new URLs with the triggers off and does what the summary's insert triggers would
+  /// (host tallies, open deadlines) itself: a new trigger on inserts into urls needs a look there first.
+  @Test func triggersOnURLInsertsAreKnown() throws {
+    let store = try SQLiteStore(path: dbPath)
+    let s = try store.db.statement(
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'urls' AND sql LIKE '%INSERT ON urls%'")
+    var names: [String] = []
+    while try s.step() { names.append(s.text(0)) }
+    s.reset()
+    #expect(names.sorted() == ["summary_url_insert", "summary_url_insert_more"])
+  }
+
   @Test func claimLeasesAndCompleteRecordsOncePerAttempt() throws {
     let store = try SQLiteStore(path: dbPath)
     _ = try store.enqueue([try item("http://a.test/1"), try item("http://a.test/2")], now: 1000)
