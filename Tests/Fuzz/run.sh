@@ -36,15 +36,15 @@ for t in "${targets[@]}"; do
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/Tests/Fuzz/lsan.supp:print_suppressions=0" \
     "$scratch/release/$exe" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/$t-" $fork "$corpus" >"$log" 2>&1 || status=1
-  runs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
+  runs=$(grep -a 'stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1 || true)
   # Fork mode prints no final stats: take the last progress line ("#N: cov: ...").
-  [ -n "$runs" ] || runs=$(grep -a -o '^#[0-9]*' "$log" | tr -d '#' | tail -1)
+  [ -n "$runs" ] || runs=$(grep -a -o '^#[0-9]*' "$log" | tr -d '#' | tail -1 || true)
   after=$(ls "$scratch/artifacts" | wc -l)
   echo "FUZZ $t executions=${runs:-0} seconds=$seconds corpus=$(ls "$corpus" | wc -l) new_crashes=$((after - before))"
   total=$((total + ${runs:-0}))
   if [ "$after" -gt "$before" ]; then
     status=1
-    grep -a -E 'Assertion|Fatal error|precondition|ERROR: (AddressSanitizer|LeakSanitizer)' "$log" | sort | uniq -c | head -10
+    grep -a -E 'Assertion|Fatal error|precondition|ERROR: (AddressSanitizer|LeakSanitizer)' "$log" | sort | uniq -c | head -10 || true
   fi
 done
 echo "FUZZ total executions=$total"

@@ -112,6 +112,8 @@ let hostileURLCorpus: [HostileURL] = {
     .init("http://example.com/a\tb", .failure(.containsWhitespace)),
     .init("http://example.com/\u{0}", .failure(.containsNUL)),
     .init("http://example.com/" + String(repeating: "a", count: 8200), .failure(.tooLong(8219))),
+    // 2,819 bytes as reported, 8,419 once percent-encoded (found by `make fuzz`).
+    .init("http://example.com/" + String(repeating: "\u{FC}", count: 1400), .failure(.tooLongNormalized(8419))),
     // Invalid UTF-8: overlong, surrogate, beyond U+10FFFF, truncated, stray continuation, Latin-1.
     .init(bytes: Array("http://example.com/".utf8) + [0xC0, 0xAF], .failure(.invalidUTF8)),
     .init(bytes: Array("http://example.com/".utf8) + [0xED, 0xA0, 0x80], .failure(.invalidUTF8)),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import TakedownCore
@@ -38,6 +39,86 @@ import Testing
     let c = try ConfigLoader.parse(text)
     #expect(c.probe.userAgent == "agent ,} [.x] \" quoted")
     #expect(c.probe.resolve.count == 2)
+  }
+
+  /// A "[" alone on a line inside a multi-line array opens a nested array, not a table header; it used to
+  /// be refused as "a table header must start with a key name". toml++ reads these as `x` (unknown key).
+  @Test(arguments: [
+    "x = [\n[\n1\n]\n]\n",
+    "x = [\n  [\n    1,\n    2,\n  ],\n  [\n  ]\n]\n",
+    "x = [\n[[\n1\n]]\n]\n",
+    "x = [ 1,\n[ 2 ] ]\n",
+    "x = {a = [\n[\n1\n]\n]}\n",
+  ])
+  func nestedArraysOpeningOnTheirOwnLinePass(_ text: String) throws {
+    #expect(TOMLGuard.check(text) == nil)
+    let unknown = text.hasPrefix("x = {") ? "x: unknown table" : "x: unknown key"
+    #expect(throws: ConfigError(file: "c.toml", problems: [unknown])) { try ConfigLoader.parse(text, file: "c.toml") }
+  }
+
+  /// The same place still refuses what toml++ aborts on there ("[}", a line separator where a value
+  /// belongs), and a real table header after such an array is still checked.
+  @Test(arguments: [
+    ("x = [\n[}]\n", "line 2"),
+    ("x = [\n[\u{2028}]]\n", "line 2"),
+    ("x = [\n[\n1\n]\n]\n[.probe]\n", "line 6"),
+    ("x = [\n[\n1\n]\n]\n[\n", "line 6"),
+  ])
+  func nestedArraysStillRefuseCrashers(_ text: String, _ line: String) {
+    #expect(TOMLGuard.check(text)?.hasPrefix(line + ":") == true, "\(TOMLGuard.check(text) ?? "passed")")
+    #expect(throws: ConfigError.self) { try ConfigLoader.parse(text) }
+  }
+
+  /// Only keys' dots count towards the dotted-parts limit: floats and fractional seconds are values, so a
+  /// line with more than 64 of them passes (it used to be refused as a key with too many dotted parts).
+  @Test func dotsInValuesDoNotCountAsDottedKeys() throws {
+    let floats = (0..<100).map { "\($0).5" }.joined(separator: ", ")
+    let times = (0..<70).map { _ in "07:32:00.5" }.joined(separator: ", ")
+    let stamps = (0..<70).map { _ in "1979-05-27 07:32:00.999Z" }.joined(separator: ", ")
+    let table = (0..<70).map { "k\($0) = 1.5" }.joined(separator: ", ")
+    for text in ["x = [\(floats)]\n", "x = [\(times)]\n", "x = [\(stamps)]\n", "x = {\(table)}\n"] {
+      #expect(TOMLGuard.check(text) == nil)
+      #expect(throws: ConfigError(file: "c.toml", problems: ["x: unknown \(text.hasPrefix("x = {") ? "table" : "key")"])) {
+        try ConfigLoader.parse(text, file: "c.toml")
+      }
+    }
+    // Each key of an inline table is its own key: 70 two-part keys on one line pass.
+    let keys = (0..<70).map { "a\($0).b = 1" }.joined(separator: ", ")
+    #expect(TOMLGuard.check("x = {\(keys)}\n") == nil)
+    // A key of 65 parts is still the limit, in a header, at the top level and in an inline table.
+    let parts64 = (0..<65).map { "k\($0)" }.joined(separator: ".")
+    let parts65 = parts64 + ".k65"
+    for ok in ["\(parts64) = 1.5\n", "[\(parts64)]\n", "x = {\(parts64) = 1.5}\n"] {
+      #expect(TOMLGuard.check(ok) == nil)
+    }
+    for refused in ["\(parts65) = 1.5\n", "[\(parts65)]\n", "x = {a = 1.5, \(parts65) = 1.5}\n"] {
+      #expect(TOMLGuard.check(refused)?.hasPrefix("line 1: a key with more than 64 dotted parts") == true)
+    }
+  }
+
+  /// The deepest tables the guard lets through on one line (64 inline tables, each under a key of 65
+  /// parts: over 4,000 levels) parse to an ordinary error, not a stack overflow, on a 1 MiB thread stack
+  /// (the daemon's runner thread, which reloads the config, has the 8 MiB default).
+  @Test func theDeepestNestingTheGuardAllowsStillParses() throws {
+    let key = { (n: Int) in (0..<65).map { "k\(n)_\($0)" }.joined(separator: ".") }
+    let text = "x = " + (0..<63).map { "{" + key($0) + " = " }.joined() + "1" + String(repeating: "}", count: 63) + "\n"
+    #expect(TOMLGuard.check(text) == nil)
+    let outcome = Locked<String?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+      do {
+        _ = try ConfigLoader.parse(text, file: "c.toml")
+        outcome.withLock { $0 = "parsed" }
+      } catch {
+        outcome.withLock { $0 = "\(error)" }
+      }
+      done.signal()
+    }
+    thread.stackSize = 1 << 20
+    thread.start()
+    #expect(done.wait(timeout: .now() + 60) == .success)
+    let result = outcome.withLock { $0 }
+    #expect(result?.contains("x: unknown table") == true, "\(result ?? "no answer")")
   }
 }
 

@@ -266,6 +266,25 @@ struct URLNormalizerTests {
     #expect(try URLNormalizer.normalize(exact).get().url == exact)
     #expect(URLNormalizer.normalize(exact + "a") == .failure(.tooLong(URLNormalizer.maxLength + 1)))
   }
+
+  /// Found by `make fuzz` (Tests/Fuzz/seeds/url/percent-encoded-over-limit): a line within the limit whose
+  /// non-ASCII bytes, percent-encoded, took it over the limit was stored, and the stored URL was then
+  /// refused when given back, so normalizing was not idempotent. The limit now holds for the result too.
+  @Test func theLimitHoldsForTheNormalizedURLToo() throws {
+    let base = "https://example.com/"
+    let room = URLNormalizer.maxLength - base.utf8.count
+    // "\u{FC}" is 2 UTF-8 bytes, 6 once percent-encoded ("%C3%BC").
+    let fits = base + String(repeating: "\u{FC}", count: room / 6) + String(repeating: "a", count: room % 6)
+    let n = try URLNormalizer.normalize(fits).get()
+    #expect(n.url.utf8.count == URLNormalizer.maxLength)
+    #expect(URLNormalizer.normalize(n.url) == .success(n))
+    let over = fits + "\u{FC}"
+    #expect(over.utf8.count < URLNormalizer.maxLength)
+    #expect(URLNormalizer.normalize(over) == .failure(.tooLongNormalized(URLNormalizer.maxLength + 6)))
+    #expect(
+      URLRejection.tooLongNormalized(9000).description
+        == "the URL is 9000 bytes long with its non-ASCII characters percent-encoded; at most 8192 are allowed")
+  }
 }
 
 @Suite("Punycode")

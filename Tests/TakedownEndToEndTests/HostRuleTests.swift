@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TakedownCore
 import TestHTTPServer
 import Testing
@@ -78,7 +77,7 @@ import Testing
     let chinese = "<html><body><div class=msg>该视频已被删除</div></body></html>"
     let gbkPage = try gbk("<html><head><title>提示</title></head><body>该视频已被删除</body></html>")
     #expect(!gbkPage.isEmpty && String(validating: gbkPage, as: UTF8.self) == nil)
-    let serverPort = Mutex(0)
+    let serverPort = Locked(0)
     let server = try TestHTTPServer { req in
       let path = String(req.path.split(separator: "?")[0])
       switch (req.host?.split(separator: ":").first.map(String.init) ?? "", path) {
@@ -247,7 +246,7 @@ import Testing
   @Test(arguments: [2, 4])
   func retryAfterPausesTheWholeHost(seconds: Int) throws {
     let dir = TempDir()
-    let first429 = Mutex(true)
+    let first429 = Locked(true)
     let server = try TestHTTPServer { req in
       if req.path == "/v/3" && first429.withLock({ f in defer { f = false }; return f }) {
         return .text(429, "slow down", headers: [("Retry-After", "\(seconds)")])
@@ -327,7 +326,7 @@ import Testing
 
   @Test func evidenceOfAURLThatWentFromOnlineToRemoved() throws {
     let dir = TempDir()
-    let removed = Mutex(false)
+    let removed = Locked(false)
     let server = try TestHTTPServer { req in
       removed.withLock { $0 }
         ? .text(404, "This video is no longer available")

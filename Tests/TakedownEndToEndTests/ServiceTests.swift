@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TakedownCore
 import TestHTTPServer
 import Testing
@@ -10,10 +9,10 @@ import Testing
 
 /// A datagram socket standing in for systemd's notify socket; collects every message it receives.
 final class NotifySocket: @unchecked Sendable {
-  // @unchecked: `messages` is behind a Mutex; fd and path are set once.
+  // @unchecked: `messages` is behind a lock; fd and path are set once.
   let path: String
   let fd: Int32
-  private let received = Mutex<[String]>([])
+  private let received = Locked<[String]>([])
 
   init(dir: TempDir) {
     path = dir.path + "/notify.sock"
@@ -43,7 +42,7 @@ final class NotifySocket: @unchecked Sendable {
     close(fd)
   }
 
-  var messages: [String] { received.withLock { $0 } }
+  var messages: [String] { received.copied { $0 } }
 }
 
 @Suite(.serialized) struct ServiceTests {

@@ -15,7 +15,6 @@
 // to be truncated.
 
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -77,7 +76,7 @@ public final class DNSStubServer: Sendable {
   public var port: Int { core.port }
 
   /// Every well-formed question received so far, in order.
-  public var queries: [DNSStubQuery] { core.state.withLock { $0.queries } }
+  public var queries: [DNSStubQuery] { core.state.copied { $0.queries } }
 
   /// Datagrams that were not a query the stub could parse (they get no answer).
   public var malformedCount: Int { core.state.withLock { $0.malformed } }
@@ -94,7 +93,7 @@ struct DNSStubState {
 }
 
 final class DNSStubCore: Sendable {
-  let state = Mutex(DNSStubState())
+  let state = Locked(DNSStubState())
   let fd: Int32
   let port: Int
   let answer: @Sendable (String) -> DNSStubAnswer

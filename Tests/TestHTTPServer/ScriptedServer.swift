@@ -8,7 +8,6 @@
 // NetworkNamespace.swift): that is how a test gets a "public" address that is still on this machine.
 
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -125,10 +124,10 @@ public final class ScriptedServer: Sendable {
   public var port: Int { core.port }
 
   /// Request targets received so far, in order.
-  public var targets: [String] { core.state.withLock { $0.targets } }
+  public var targets: [String] { core.state.copied { $0.targets } }
 
   /// Request heads (request line and headers) received so far, in order.
-  public var heads: [String] { core.state.withLock { $0.heads } }
+  public var heads: [String] { core.state.copied { $0.heads } }
 
   public var connectionCount: Int { core.state.withLock { $0.connections } }
 
@@ -150,7 +149,7 @@ struct ScriptedState {
 }
 
 final class ScriptedServerCore: Sendable {
-  let state = Mutex(ScriptedState())
+  let state = Locked(ScriptedState())
   let listenFD: Int32
   let port: Int
   let script: @Sendable (ScriptedConnection) -> Void

@@ -8,7 +8,6 @@
 // blocked accept() return), and the accept thread, the only user, closes it.
 
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -30,10 +29,10 @@ struct ServerState {
 }
 
 /// Everything the accept and connection threads need. Sendable because all mutable state
-/// sits in a Mutex and the rest is immutable.
+/// sits behind a lock and the rest is immutable.
 final class ServerCore: Sendable {
   let handler: @Sendable (TestRequest) -> TestResponse
-  let state: Mutex<ServerState>
+  let state: Locked<ServerState>
   let port: Int
   /// Read end of a pipe whose write end `stop()` closes: delayed responses poll() on it, so
   /// thousands of sleeping connections cost no CPU yet wake at once on stop. Closed only in
@@ -61,7 +60,7 @@ final class ServerCore: Sendable {
     for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
     self.handler = handler
     self.stopReadFD = ends[0]
-    self.state = Mutex(ServerState(listenFD: fd, stopWriteFD: ends[1]))
+    self.state = Locked(ServerState(listenFD: fd, stopWriteFD: ends[1]))
     do {
       try spawnThread { [self] in acceptLoop(fd) }
     } catch {

@@ -8,7 +8,6 @@
 // The socket plumbing lives in ServerCore.swift; this file holds the public API.
 
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -126,7 +125,7 @@ public final class TestHTTPServer: Sendable {
   public var baseURL: String { "http://127.0.0.1:\(port)" }
 
   /// Every request received so far, in the order their headers were complete.
-  public func requests() -> [TestRequest] { core.state.withLock { $0.requests } }
+  public func requests() -> [TestRequest] { core.state.copied { $0.requests } }
 
   /// Number of requests received so far.
   public var requestCount: Int { core.state.withLock { $0.requests.count } }

@@ -4,6 +4,10 @@
 /// belongs ("[}" or ",}"), a malformed date-time ("1979-05-2= 8", see TOMLGuard+DateTime.swift), and deep
 /// nesting or very long dotted keys. A typo in the config must never kill a running daemon on SIGHUP:
 /// these get an ordinary config error with the line instead.
+///
+/// Valid TOML must pass: a "[" inside a multi-line array is a nested array even at the start of a line,
+/// never a table header; and only the dots of keys count towards `maxDottedParts` (each makes a level of
+/// tables), never those inside values such as floats or fractional seconds.
 enum TOMLGuard {
   static let maxDepth = 64
   static let maxDottedParts = 64
@@ -16,7 +20,11 @@ enum TOMLGuard {
     var line = 1
     var depth = 0
     var atLineStart = true
-    var dots = 0
+    // Dots in the key being read (each is one more level of tables); a key ends at "=", and the next one
+    // starts after "," (in an inline table) or on the next line.
+    var keyDots = 0
+    // Inside a value that is not a string, array or inline table ("1.5", "07:32:00.5"): its dots are no key's.
+    var inValue = false
     // Whether toml++ reads a value next (after "=", and after "[" or "," in an array), so that a date-like
     // key ("1979-05-27 = 1") or table header is left alone; `containers` holds the open arrays (true) and
     // inline tables (false) of values, innermost last.
@@ -32,7 +40,8 @@ enum TOMLGuard {
       if c == 10 {
         line += 1
         atLineStart = true
-        dots = 0
+        keyDots = 0
+        inValue = false
         inHeader = false
         if containers.isEmpty { valueNext = false }
         i += 1
@@ -79,21 +88,31 @@ enum TOMLGuard {
       }
       let wasValueNext = valueNext
       valueNext = false
+      if wasValueNext && c != 91 && c != 123 { inValue = true }
+      var opensHeader = false
       switch c {
-      case 61: valueNext = !inHeader  // "="
+      case 61:  // "="
+        valueNext = !inHeader
+        if !inHeader { keyDots = 0 }
       case 91:  // "[": an array where a value belongs, else a table header at the top level
         if wasValueNext {
           containers.append(true)
           valueNext = true
         } else if containers.isEmpty && atLineStart {
           inHeader = true
+          opensHeader = true
         }
       case 123: if wasValueNext { containers.append(false) }  // "{": an inline table
-      case 44: valueNext = containers.last == true  // "," between array values or inline-table pairs
-      case 93, 125: if !containers.isEmpty { containers.removeLast() }
+      case 44:  // "," between array values or inline-table pairs
+        valueNext = containers.last == true
+        inValue = false
+        keyDots = 0
+      case 93, 125:
+        inValue = false
+        if !containers.isEmpty { containers.removeLast() }
       default: break
       }
-      if c == 91 && atLineStart {  // a table header: its first key must start like a key
+      if opensHeader {  // a table header: its first key must start like a key
         var j = i + 1
         if j < b.count && b[j] == 91 { j += 1 }
         while j < b.count && (b[j] == 32 || b[j] == 9) { j += 1 }
@@ -111,9 +130,9 @@ enum TOMLGuard {
         if depth > maxDepth { return "line \(line): nested deeper than \(maxDepth) levels" }
       } else if c == 93 || c == 125 {
         depth = max(0, depth - 1)
-      } else if c == 46 {
-        dots += 1
-        if dots > maxDottedParts { return "line \(line): a key with more than \(maxDottedParts) dotted parts" }
+      } else if c == 46 && !inValue {
+        keyDots += 1
+        if keyDots > maxDottedParts { return "line \(line): a key with more than \(maxDottedParts) dotted parts" }
       }
       atLineStart = false
       i += 1

@@ -7,7 +7,7 @@ import Synchronization
 /// its own (SQLite calls block); the probe engine runs on another, so neither waits for the other.
 public final class CheckRunner: @unchecked Sendable {
   // @unchecked: all mutable state is confined to the thread that calls run(); other threads only call
-  // requestStop()/requestReload(), which go through Mutexes and the mailbox.
+  // requestStop()/requestReload(), which go through locks and the mailbox.
   public struct Options: Sendable {
     /// Check everything due (again while anything is due), then stop.
     public var once = false
@@ -24,8 +24,8 @@ public final class CheckRunner: @unchecked Sendable {
   /// Reads the configuration again (SIGHUP). nil: reload is not possible (no config file).
   private let reloadConfig: (@Sendable () throws -> Config)?
   private let mailbox = Mailbox()
-  private let stopRequested = Mutex(false)
-  private let reloadRequested = Mutex(false)
+  private let stopRequested = Locked(false)
+  private let reloadRequested = Locked(false)
   private var statusLog: StatusLog?
 
   // Interval counters for the periodic summary.

@@ -65,7 +65,7 @@ private let openSocketCallback: curl_opensocket_callback = { user, _, address in
 /// multi loop never waits on a disk.
 public final class ProbeEngine: @unchecked Sendable {
   // @unchecked: `multi`, `pool`, `inFlight`, `hosts` and `settings` are touched only on the probe
-  // thread; what other threads share is behind `inbox` (a Mutex), Atomics and curl_multi_wakeup, which
+  // thread; what other threads share is behind `inbox` (a lock), Atomics and curl_multi_wakeup, which
   // libcurl documents as callable from any thread.
   private let multi: UnsafeMutableRawPointer
   private var settings: ProbeConfig
@@ -73,12 +73,12 @@ public final class ProbeEngine: @unchecked Sendable {
   private var resolveList: UnsafeMutablePointer<curl_slist>?
   /// Resolve lists replaced by a reload: transfers started before it may still point at them.
   private var retiredResolveLists: [UnsafeMutablePointer<curl_slist>] = []
-  private let pendingSettings = Mutex<(ProbeConfig, Int64)?>(nil)
+  private let pendingSettings = Locked<(ProbeConfig, Int64)?>(nil)
   private let heartbeat = Atomic<Int64>(0)
   private var pool: [UnsafeMutableRawPointer] = []
   private var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
-  private let inbox = Mutex<[ClaimedURL]>([])
-  private let control = Mutex<Control>(Control())
+  private let inbox = Locked<[ClaimedURL]>([])
+  private let control = Locked<Control>(Control())
   private let mailbox: Mailbox
   /// Submitted and not yet reported back (queued + in flight + waiting for a host).
   private let outstandingCount = Atomic<Int>(0)

@@ -7,7 +7,7 @@ import Synchronization
 public final class DaemonMetrics: Sendable {
   public let registry = PrometheusCollectorRegistry()
   private let factory: PrometheusMetricsFactory
-  private let checkCounters = Mutex<[String: Metrics.Counter]>([:])
+  private let checkCounters = Locked<[String: Metrics.Counter]>([:])
   let urlsByStatus: [URLStatus: Metrics.Gauge]
   let inFlight: Metrics.Gauge
   let dueNow: Metrics.Gauge
