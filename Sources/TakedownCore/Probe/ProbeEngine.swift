@@ -449,6 +449,11 @@ public final class ProbeEngine: @unchecked Sendable {
     _ = ccurl_easy_setopt_opensocket_cb(handle, CURLOPT_OPENSOCKETFUNCTION, openSocketCallback)
     _ = ccurl_easy_setopt_ptr(handle, CURLOPT_OPENSOCKETDATA, user)
     _ = ccurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+    // libcurl's receive buffer, one per handle, default 16 KiB. An answer of a few hundred bytes touches
+    // the start of it, and malloc the page of the next chunk's header: ~8 KiB resident per transfer.
+    // At 1 KiB (libcurl's minimum) several share a page: peak RSS at 2,000 in flight 68.8 → 62.0 MB
+    // (anon 41.9 → 34.9 MB), keep-alive rate unchanged in an A/B run. A 64 KiB body takes 64 reads.
+    _ = ccurl_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 1024)
     _ = ccurl_easy_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https")
     _ = ccurl_easy_setopt_str(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
     _ = ccurl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, settings.maxRedirects > 0 ? 1 : 0)
