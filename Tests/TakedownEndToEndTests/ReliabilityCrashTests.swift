@@ -21,6 +21,48 @@ import Testing
     }
   }
 
+  /// The invariants these tests check after every kill include the summary's tallies: each kind of
+  /// drift must be caught (a check of the checks).
+  @Test func invariantsCatchSummaryTalliesThatDrift() throws {
+    let dir = TempDir()
+    let path = dir.path + "/t.sqlite"
+    let store = try SQLiteStore(path: path)
+    let items = try (0..<20).map { i in
+      EnqueueItem(
+        url: try URLNormalizer.normalize("http://h\(i % 3).test/\(i)").get(),
+        report: ReportMetadata(reportedAt: 1000, campaign: i % 2 == 0 ? "c" : nil, deadline: 5000))
+    }
+    _ = try store.enqueue(items, now: 1000)
+    let checker = try SQLiteStore(path: path, checker: true)
+    let claimed = try checker.claim(holder: "t", limit: 10, now: 2000, leaseMs: 60_000)
+    let results = claimed.map { c in
+      ProbeResult(
+        claim: c, checkedAt: 9000, observation: c.id % 2 == 0 ? .removed : .online,
+        reason: c.id % 2 == 0 ? .http404 : .http200, httpStatus: c.id % 2 == 0 ? 404 : 200, curlCode: 0,
+        finalURL: c.url, redirects: 0, remoteIP: nil, timings: .init(), bytes: 0)
+    }
+    var config = ScheduleConfig()
+    config.confirmations = 1
+    _ = try checker.complete(results, holder: "t", config: config, jitter: { 0.5 })
+    #expect(try databaseInvariantViolations(store.db) == [])
+    #expect(try store.db.scalar("SELECT count(*) FROM takedown_times") ?? 0 > 0)
+    #expect(try store.db.scalar("SELECT count(*) FROM open_deadlines") ?? 0 > 0)
+    for drift in [
+      "UPDATE tallies SET n = n + 1 WHERE kind = 3 AND status = 'online'",
+      "UPDATE tallies SET n = n - 1 WHERE kind = 2 AND status = 'pending'",
+      "UPDATE url_counts SET n = n + 1 WHERE name = 'taken_down_late'",
+      "DELETE FROM takedown_times WHERE url_id = (SELECT min(url_id) FROM takedown_times)",
+      "UPDATE takedown_time_counts SET n = n + 1 WHERE kind = 0",
+      "DELETE FROM open_deadlines WHERE url_id IN (SELECT url_id FROM open_deadlines LIMIT 1)",
+    ] {
+      try store.db.execute("SAVEPOINT drift")
+      try store.db.execute(drift)
+      #expect(try databaseInvariantViolations(store.db).count == 1, "\(drift)")
+      try store.db.execute("ROLLBACK TO drift; RELEASE drift")
+    }
+    #expect(try databaseInvariantViolations(store.db) == [])
+  }
+
   @Test func sigkillAtRandomMomentsLosesNothingAndCountsNothingTwice() throws {
     let urlCount = Reliability.full ? 3000 : 600
     let kills = Reliability.full ? 120 : 20

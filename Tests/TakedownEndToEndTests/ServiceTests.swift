@@ -25,21 +25,26 @@ final class NotifySocket: @unchecked Sendable {
     _ = withUnsafePointer(to: &a) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
-    let thread = Thread { [self] in
+    // The reader holds the socket and the message list, not `self`: when the test lets go of this
+    // object, deinit's shutdown ends the recv loop, and the reader closes the socket (so no recv can
+    // ever run on a closed, perhaps reused, descriptor).
+    let sock = fd
+    let list = received
+    let thread = Thread {
       var buf = [UInt8](repeating: 0, count: 4096)
       while true {
-        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { return }
+        let n = buf.withUnsafeMutableBytes { recv(sock, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
         let text = String(decoding: buf[0..<n], as: UTF8.self)
-        received.withLock { $0.append(text) }
+        list.withLock { $0.append(text) }
       }
+      close(sock)
     }
     thread.start()
   }
 
   deinit {
     shutdown(fd, Int32(SHUT_RDWR))
-    close(fd)
   }
 
   var messages: [String] { received.copied { $0 } }
