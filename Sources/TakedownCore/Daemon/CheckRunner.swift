@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// The daemon's work loop: claims due URLs in batches, feeds the probe engine, records results in
 /// batched transactions, emits summaries, pings the watchdog and applies reloads. Runs on a thread of
