@@ -112,6 +112,7 @@ struct CheckerService: Service {
     try await withGracefulShutdownHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {
+          nameCurrentThread("td-runner")
           do {
             try runner.run()
             continuation.resume()
@@ -119,7 +120,7 @@ struct CheckerService: Service {
             continuation.resume(throwing: error)
           }
         }
-        thread.name = "takedown-runner"
+        thread.name = "td-runner"
         thread.start()
       }
     } onGracefulShutdown: {

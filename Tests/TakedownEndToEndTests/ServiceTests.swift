@@ -224,6 +224,26 @@ final class NotifySocket: @unchecked Sendable {
     #expect(try httpGet(port: port, path: "/other").contains("not found"))
   }
 
+  /// `top -H`, `ps -L` and perf show what each thread is: the probe loop and the runner by name.
+  @Test func threadsCarryTheirNamesForTheOperatingSystem() throws {
+    let dir = TempDir()
+    let (server, config) = try setUp(dir)
+    defer { server.stop() }
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer {
+      kill(daemon.process.processIdentifier, SIGTERM)
+      _ = daemon.finish()
+    }
+    func names() -> Set<String> {
+      let task = "/proc/\(daemon.process.processIdentifier)/task"
+      let ids = (try? FileManager.default.contentsOfDirectory(atPath: task)) ?? []
+      return Set(ids.compactMap { try? String(contentsOfFile: "\(task)/\($0)/comm", encoding: .utf8) }
+        .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+    }
+    let named = try waitUntil(timeout: .seconds(20)) { names().isSuperset(of: ["td-probe", "td-runner", "td-dns-check"]) }
+    #expect(named, "threads: \(names().sorted())")
+  }
+
   @Test func takedownctlFindsTheDatabaseOfTakedownConfigWithoutFlags() throws {
     let dir = TempDir()
     let config = try writeConfig(in: dir)

@@ -77,8 +77,11 @@ public final class CheckRunner: @unchecked Sendable {
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
-    let probeThread = Thread { engine.run() }
-    probeThread.name = "takedown-probe"
+    let probeThread = Thread {
+      nameCurrentThread("td-probe")
+      engine.run()
+    }
+    probeThread.name = "td-probe"
     probeThread.stackSize = 1 << 20
     probeThread.start()
 

@@ -21,8 +21,11 @@ final class DNSCheck: @unchecked Sendable {
 
   init(mailbox: Mailbox) {
     self.mailbox = mailbox
-    let thread = Thread { [self] in loop() }
-    thread.name = "takedown-dns-check"
+    let thread = Thread { [self] in
+      nameCurrentThread("td-dns-check")
+      loop()
+    }
+    thread.name = "td-dns-check"
     thread.start()
   }
 

@@ -60,8 +60,11 @@ public final class MetricsServer: @unchecked Sendable {
     }
     self.fd = fd
     self.port = boundPort
-    let thread = Thread { [self] in serve() }
-    thread.name = "takedown-metrics"
+    let thread = Thread { [self] in
+      nameCurrentThread("td-metrics")
+      serve()
+    }
+    thread.name = "td-metrics"
     thread.start()
   }
 
