@@ -96,7 +96,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       "database", "node_name", "log.status_log", "metrics.listen",
       "probe.concurrency", "probe.per_host_connections", "probe.connect_timeout", "probe.timeout",
       "probe.max_redirects", "probe.max_body_bytes", "probe.user_agent", "probe.allow_private_addresses",
-      "probe.resolve", "probe.shutdown_grace", "probe.vantage", "probe.proxy",
+      "probe.resolve", "probe.shutdown_grace", "probe.throttle_pause", "probe.vantage", "probe.proxy",
       "schedule.give_up_after", "schedule.on_give_up",
       "schedule.recheck_interval", "schedule.confirmations", "schedule.confirm_interval", "schedule.watch_interval",
       "schedule.backoff_base", "schedule.backoff_max", "schedule.lease", "schedule.batch_size",
@@ -229,6 +229,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       allow_private_addresses = true
       resolve = ["example.com:443:127.0.0.1", "example.org:80:[::1],127.0.0.2", "v6.test:8443:::1"]
       shutdown_grace = "0s"
+      throttle_pause = "1m30s"
 
       [schedule]
       recheck_interval = "12h"
@@ -259,6 +260,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
     expected.probe.allowPrivateAddresses = true
     expected.probe.resolve = ["example.com:443:127.0.0.1", "example.org:80:[::1],127.0.0.2", "v6.test:8443:::1"]
     expected.probe.shutdownGraceMs = 0
+    expected.probe.throttlePauseMs = 90_000
     expected.schedule.recheckIntervalMs = 12 * 3_600_000
     expected.schedule.confirmations = 3
     expected.schedule.confirmIntervalMs = 0

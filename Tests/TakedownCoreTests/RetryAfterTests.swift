@@ -114,4 +114,18 @@ import Testing
   func invalidValues(value: String) {
     #expect(RetryAfter.parseDelayMs(value, nowMs: Self.nowMs) == nil)
   }
+
+  /// A 429 without Retry-After: the host's pause doubles with each one in a row, up to 10 minutes
+  /// (or the base itself when it is longer), and never overflows.
+  @Test func throttlePauseDoublesUpToItsCap() {
+    let tenMinutes: Int64 = 600_000
+    #expect((1...8).map { ProbeEngine.throttlePause(base: 10_000, streak: $0) } == [
+      10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000,
+    ])
+    #expect(ProbeEngine.throttlePause(base: 10_000, streak: 0) == 10_000)
+    #expect(ProbeEngine.throttlePause(base: 10_000, streak: Int.max) == tenMinutes)
+    #expect(ProbeEngine.throttlePause(base: 3_600_000, streak: 1) == 3_600_000)
+    #expect(ProbeEngine.throttlePause(base: 3_600_000, streak: 50) == 3_600_000)
+    #expect(ProbeEngine.throttlePause(base: 1, streak: 64) == tenMinutes)
+  }
 }

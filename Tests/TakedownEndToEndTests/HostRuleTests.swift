@@ -242,6 +242,47 @@ import Testing
     #expect(freeTimes.last! < times.last!)
   }
 
+  /// 429 without Retry-After pauses the whole host too, longer with each one in a row; a host that is
+  /// not rate limited goes on meanwhile. Checked by when the server saw requests.
+  @Test func aBareTooManyRequestsPausesTheHostLongerEachTime() throws {
+    let dir = TempDir()
+    let limitedLeft = Locked(2)
+    let server = try TestHTTPServer { req in
+      if req.host?.hasPrefix("busy.test") == true && limitedLeft.withLock({ n in defer { n -= 1 }; return n > 0 }) {
+        return .text(429, "slow down")
+      }
+      return .text(200, "ok")
+    }
+    defer { server.stop() }
+    let cfg = try config(
+      in: dir, port: server.port, hosts: ["busy.test", "free.test"],
+      rules: """
+        [[rule]]
+        hosts = ["busy.test", "free.test"]
+        max_connections = 1
+        """, probeExtra: "throttle_pause = \"1s\"", backoff: "1h")
+    let busy = (0..<6).map { "http://busy.test:\(server.port)/v/\($0)" }
+    let free = (0..<6).map { "http://free.test:\(server.port)/v/\($0)" }
+    try enqueue(busy + free, config: cfg, in: dir)
+    try runOnce(cfg, in: dir)
+    let requests = server.requests().sorted { $0.wallClock < $1.wallClock }
+    let toBusy = requests.filter { $0.host?.hasPrefix("busy.test") == true }
+    #expect(toBusy.count == 6, "\(toBusy.map(\.path))")
+    // The first two answers were 429s: 1 s before the next request, then 2 s.
+    if toBusy.count >= 3 {
+      #expect(toBusy[1].wallClock >= toBusy[0].wallClock + 1.0 - 0.01, "\(toBusy[1].wallClock - toBusy[0].wallClock) s")
+      #expect(toBusy[2].wallClock >= toBusy[1].wallClock + 2.0 - 0.01, "\(toBusy[2].wallClock - toBusy[1].wallClock) s")
+      // The streak ended with the 200: no pause after it.
+      #expect(toBusy.last!.wallClock - toBusy[2].wallClock < 1.0)
+    }
+    let toFree = requests.filter { $0.host?.hasPrefix("free.test") == true }
+    #expect(toFree.count == 6)
+    #expect(toFree.last!.wallClock < toBusy.last!.wallClock, "the other host was held back")
+    let store = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    #expect(try store.db.scalar("SELECT count(*) FROM checks WHERE http_status = 429") == 2)
+    #expect(try store.db.scalar("SELECT count(*) FROM urls WHERE status = 'online'") == 10)
+  }
+
   /// 429 + Retry-After pauses the whole host: checked by when the server saw requests, not by sleeps.
   @Test(arguments: [2, 4])
   func retryAfterPausesTheWholeHost(seconds: Int) throws {

@@ -71,6 +71,11 @@ public struct ProbeConfig: Sendable, Equatable {
   /// (`shutdown_grace`, "5s", >= 0). Abandoned URLs are simply probed again later.
   public var shutdownGraceMs: Int64 = 5_000
 
+  /// How long a 429 without Retry-After pauses its whole host, in ms (`throttle_pause`, "10s", >= 0;
+  /// 0 = only the URL backs off). Each further 429 in a row doubles it, up to
+  /// `max(throttle_pause, 10 min)`; any other answer from the host ends the streak.
+  public var throttlePauseMs: Int64 = 10_000
+
   /// Name of the place the checks run from (`vantage`), stored with every check: legal blocking
   /// (451, court-ordered DNS blocks) differs by country, so a record must say where it was seen.
   public var vantage: String = "default"

@@ -157,6 +157,7 @@ private struct Reader {
     bool(p, "probe", "allow_private_addresses", into: &c.probe.allowPrivateAddresses)
     stringArray(p, "probe", "resolve", into: &c.probe.resolve, check: Self.resolveEntry)
     duration(p, "probe", "shutdown_grace", allowZero: true, into: &c.probe.shutdownGraceMs)
+    duration(p, "probe", "throttle_pause", allowZero: true, into: &c.probe.throttlePauseMs)
     string(p, "probe", "vantage", into: &c.probe.vantage, check: Self.vantageName)
     var proxy = ""
     if string(p, "probe", "proxy", into: &proxy, check: Self.proxyURL) { c.probe.proxy = proxy }

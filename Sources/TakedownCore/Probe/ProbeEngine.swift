@@ -502,7 +502,12 @@ public final class ProbeEngine: @unchecked Sendable {
       if let until = r.retryAfterAt {
         // 429/503 with Retry-After: the whole host waits, not only this URL.
         pause(h, until: now + max(until - r.checkedAt, 0), now: now)
+      } else if r.httpStatus == 429 && settings.throttlePauseMs > 0 {
+        // Rate limited without being told for how long: the whole host waits too, longer each time.
+        h.throttled += 1
+        pause(h, until: now + Self.throttlePause(base: settings.throttlePauseMs, streak: h.throttled), now: now)
       }
+      if r.httpStatus != 429 { h.throttled = 0 }
       if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
     }
   }
@@ -551,6 +556,14 @@ public final class ProbeEngine: @unchecked Sendable {
 
   /// A Retry-After is honoured up to a day; beyond that it is more likely a mistake than a plan.
   static let maxRetryAfterMs: Int64 = 86_400_000
+
+  /// The host's pause after the `streak`-th 429 in a row without Retry-After: `base`, doubled for each
+  /// earlier one, at most `max(base, 10 min)`.
+  static func throttlePause(base: Int64, streak: Int) -> Int64 {
+    let cap = max(base, 600_000)
+    let doublings = min(max(streak - 1, 0), 20)
+    return base > cap >> doublings ? cap : base << doublings
+  }
 
   private func abortAll() {
     var claims: [ClaimedURL] = []

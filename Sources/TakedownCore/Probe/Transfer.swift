@@ -160,8 +160,10 @@ final class HostState {
   var inFlight = 0
   /// Monotonic ms before which no request may start (rate spacing).
   var nextStartAt: Int64 = 0
-  /// Monotonic ms until which the host asked us to stay away (Retry-After).
+  /// Monotonic ms until which the host asked us to stay away (Retry-After, or a 429 without it).
   var pausedUntil: Int64 = 0
+  /// 429s without Retry-After in a row: each doubles the host's pause.
+  var throttled = 0
   /// Latest time handed out to a deferred job, so deferred jobs come back spread out, not together.
   var horizon: Int64 = 0
   /// Moving average of a check's duration on this host, for estimating how long a queue takes. Starts
