@@ -353,6 +353,8 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
     ("[probe]\nconnect_timeout = \"0s\"", "probe.connect_timeout: must be greater than 0s, got \"0s\""),
     ("[schedule]\nconfirmations = 101", "schedule.confirmations: must be between 1 and 100, got 101"),
     ("[schedule]\nbatch_size = 0", "schedule.batch_size: must be between 1 and 100000, got 0"),
+    // 0 would retry a failing URL in a hot loop (and keep `takedownd --once` from ever finishing).
+    ("[schedule]\nbackoff_base = \"0s\"", "schedule.backoff_base: must be greater than 0s, got \"0s\""),
     ("[schedule]\nwatch_interval = \"4000d\"", "schedule.watch_interval: must be at most 3650d, got \"4000d\""),
     ("[summary]\ninterval = \"0ms\"", "summary.interval: must be greater than 0s, got \"0ms\""),
   ])
@@ -410,9 +412,9 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
     #expect(
       problems("[probe]\ntimeout = \"5m\"")
         == ["schedule.lease: must be longer than probe.timeout (5m) so a lease cannot expire while its probe runs, got 5m"])
-    // Equal timeouts and a zero backoff are allowed.
+    // Equal timeouts and a backoff without growth (base = max) are allowed.
     #expect(throws: Never.self) {
-      try ConfigLoader.parse("[probe]\nconnect_timeout = \"30s\"\n[schedule]\nbackoff_base = \"0s\"\nbackoff_max = \"0s\"")
+      try ConfigLoader.parse("[probe]\nconnect_timeout = \"30s\"\n[schedule]\nbackoff_base = \"1s\"\nbackoff_max = \"1s\"")
     }
   }
 

@@ -13,7 +13,7 @@ import Testing
   /// A config whose names in `hosts` all resolve to the server; `rules` is appended as is.
   func config(
     in dir: TempDir, port: Int, hosts: [String], rules: String, confirmations: Int = 1, lease: String = "30s",
-    maxBody: String = "256KiB", probeExtra: String = "", scheduleExtra: String = "", backoff: String = "0s"
+    maxBody: String = "256KiB", probeExtra: String = "", scheduleExtra: String = "", backoff: String = "100ms"
   ) throws -> String {
     let resolve = hosts.map { "\"\($0):\(port):127.0.0.1\"" }.joined(separator: ", ")
     let text = """

@@ -116,10 +116,10 @@ import Testing
   @Test func aWriteLockLongerThanTheBusyTimeoutNeitherKillsTheDaemonNorFailsEnqueue() throws {
     let dir = TempDir()
     let closed = try TestHTTPServer.closedPort()
-    // Connection refused at once and due again at once (no backoff): the daemon writes all the time.
-    let config = try writeReliabilityConfig(in: dir, nodeName: "lock-node", concurrency: 4, backoffBase: "0s")
+    // Connection refused at once and due again 10 ms later: the daemon writes all the time.
+    let config = try writeReliabilityConfig(in: dir, nodeName: "lock-node", concurrency: 4, backoffBase: "10ms")
     let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
-      of: "backoff_max = \"6h\"", with: "backoff_max = \"0s\"")
+      of: "backoff_max = \"6h\"", with: "backoff_max = \"10ms\"")
     try text.write(toFile: config, atomically: true, encoding: .utf8)
     let urls = (0..<4).map { "http://127.0.0.1:\(closed)/\($0)" }
     #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config] + urls, in: dir).status == 0)

@@ -109,7 +109,8 @@ public struct ScheduleConfig: Sendable, Equatable {
   /// (`watch_interval`, "1d", > 0).
   public var watchIntervalMs: Int64 = 86_400_000
 
-  /// First retry delay after a probe error (DNS failure, timeout…), in ms (`backoff_base`, "1m", >= 0);
+  /// First retry delay after a probe error (DNS failure, timeout…), in ms (`backoff_base`, "1m", > 0:
+  /// zero would retry a failing URL in a hot loop, and `--once` would never run out of due URLs);
   /// doubled on each further error up to `backoffMaxMs`.
   public var backoffBaseMs: Int64 = 60_000
 

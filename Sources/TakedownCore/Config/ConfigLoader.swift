@@ -167,7 +167,7 @@ private struct Reader {
     int(s, "schedule", "confirmations", 1...100, into: &c.schedule.confirmations)
     duration(s, "schedule", "confirm_interval", allowZero: true, into: &c.schedule.confirmIntervalMs)
     duration(s, "schedule", "watch_interval", allowZero: false, into: &c.schedule.watchIntervalMs)
-    duration(s, "schedule", "backoff_base", allowZero: true, into: &c.schedule.backoffBaseMs)
+    duration(s, "schedule", "backoff_base", allowZero: false, into: &c.schedule.backoffBaseMs)
     duration(s, "schedule", "backoff_max", allowZero: true, into: &c.schedule.backoffMaxMs)
     duration(s, "schedule", "lease", allowZero: false, into: &c.schedule.leaseMs)
     int(s, "schedule", "batch_size", 1...100_000, into: &c.schedule.batchSize)
