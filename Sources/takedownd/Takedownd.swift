@@ -40,7 +40,8 @@ struct Takedownd: AsyncParsableCommand {
       throw ExitCode(78)
     }
     let level = Logger.Level(rawValue: cfg.log.level) ?? .info
-    LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
+    JournalLogHandler.level = level
+    LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
     let logger = Logger(label: "takedownd")
     let path = DatabaseLocation.resolve(flag: db, config: cfg)
 

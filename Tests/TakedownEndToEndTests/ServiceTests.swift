@@ -151,6 +151,32 @@ final class NotifySocket: @unchecked Sendable {
     #expect(daemon.process.isRunning)
   }
 
+  /// Debug logging for a while, without a restart: the level is part of the reload.
+  @Test func sighupChangesTheLogLevel() throws {
+    let dir = TempDir()
+    let (server, config) = try setUp(dir)
+    defer { server.stop() }
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate() }
+    // Checks happen (every 200 ms) but "check finished" is a debug line: not at the default level.
+    #expect(try waitUntil { server.requestCount >= 3 })
+    #expect(!daemon.stdout.contains("check finished"))
+    try rewriteConfig(config, userAgent: "ua-before", extra: "[log]\nlevel = \"debug\"")
+    kill(daemon.process.processIdentifier, SIGHUP)
+    #expect(try waitUntil { daemon.stdout.contains("check finished") }, "\(daemon.stdout.suffix(2000))")
+    #expect(daemon.stdout.contains("log level changed"))
+    // And back: no more debug lines once the reload to "info" is logged.
+    try rewriteConfig(config, userAgent: "ua-before", extra: "[log]\nlevel = \"info\"")
+    kill(daemon.process.processIdentifier, SIGHUP)
+    #expect(try waitUntil { daemon.stdout.components(separatedBy: "configuration reloaded").count == 3 })
+    let tail = daemon.stdout.components(separatedBy: "configuration reloaded").last ?? ""
+    let before = server.requestCount
+    #expect(try waitUntil { server.requestCount >= before + 3 })
+    let after = daemon.stdout.components(separatedBy: "configuration reloaded").last ?? ""
+    #expect(after.count >= tail.count)
+    #expect(!after.contains("check finished"), "\(after.suffix(1000))")
+  }
+
   @Test func eventsFollowPrintsATransitionAsItHappens() throws {
     let dir = TempDir()
     let server = try TestHTTPServer(routes: ["/gone": .text(404, "no")])

@@ -275,6 +275,10 @@ public final class CheckRunner: @unchecked Sendable {
         logger.warning("database cannot change on reload; restart takedownd to use the new one")
       }
       engine.update(new.probe, holdLimitMs: Self.holdLimit(new))
+      if new.log.level != config.log.level, let level = Logger.Level(rawValue: new.log.level) {
+        JournalLogHandler.level = level
+        logger.notice("log level changed", metadata: ["level": "\(level)"])
+      }
       if new.log.statusLog != config.log.statusLog {
         statusLog = try new.log.statusLog.map { try StatusLog(path: $0) }
       } else {

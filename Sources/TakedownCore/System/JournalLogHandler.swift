@@ -10,16 +10,29 @@ import Synchronization
 /// with a UTC timestamp and the level. Metadata follows as sorted `key=value` pairs, quoted when needed.
 public struct JournalLogHandler: LogHandler {
   public var metadata: Logger.Metadata = [:]
-  public var logLevel: Logger.Level
+  /// The handler's own level when one was given (or set on its logger); otherwise the process-wide
+  /// `level`, which a SIGHUP reload changes for every logger at once.
+  private var ownLevel: Logger.Level?
+  public var logLevel: Logger.Level {
+    get { ownLevel ?? Self.level }
+    set { ownLevel = newValue }
+  }
   let label: String
   let journal: Bool
   let fd: Int32
 
-  public init(label: String, level: Logger.Level = .info, fd: Int32 = 1, journal: Bool? = nil) {
+  public init(label: String, level: Logger.Level? = nil, fd: Int32 = 1, journal: Bool? = nil) {
     self.label = label
-    self.logLevel = level
+    self.ownLevel = level
     self.fd = fd
     self.journal = journal ?? JournalLogHandler.stdoutIsJournal(fd: fd)
+  }
+
+  private static let levelIndex = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
+  /// The level of every handler made without one of its own (`[log] level`).
+  public static var level: Logger.Level {
+    get { Logger.Level.allCases[levelIndex.load(ordering: .relaxed)] }
+    set { levelIndex.store(Logger.Level.allCases.firstIndex(of: newValue)!, ordering: .relaxed) }
   }
 
   public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
