@@ -25,7 +25,8 @@ public enum DatabaseLocation {
   public static func hostName() -> String {
     var buf = [CChar](repeating: 0, count: 256)
     guard gethostname(&buf, buf.count - 1) == 0 else { return "takedownd" }
-    let name = String(cString: buf)
+    let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    let name = String(decoding: bytes, as: UTF8.self)
     return name.isEmpty ? "takedownd" : name
   }
 }
