@@ -360,7 +360,7 @@ import Testing
     #expect(check.headers.first { $0.0 == "content-length" }?.1 == "\(50 << 20)")
     // The hash is of exactly the bytes read: compare with sha256sum of the same prefix.
     let prefixPath = dir.path + "/prefix.bin"
-    FileManager.default.createFile(atPath: prefixPath, contents: Data(body[0..<65536]))
+    #expect(FileManager.default.createFile(atPath: prefixPath, contents: Data(body[0..<65536])))
     let sum = try run("/usr/bin/sha256sum", [prefixPath], in: dir)
     #expect(check.bodySHA256 == sum.stdout.split(separator: " ").first.map(String.init))
   }

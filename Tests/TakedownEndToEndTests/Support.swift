@@ -68,8 +68,8 @@ func start(
   let id = UUID().uuidString.prefix(8)
   let out = dir.path + "/out-\(id).txt"
   let err = dir.path + "/err-\(id).txt"
-  FileManager.default.createFile(atPath: out, contents: nil)
-  FileManager.default.createFile(atPath: err, contents: nil)
+  _ = FileManager.default.createFile(atPath: out, contents: nil)
+  _ = FileManager.default.createFile(atPath: err, contents: nil)
   p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
   if stdoutIsJournal {
     // What systemd does: JOURNAL_STREAM names the device and inode of the stream on stdout.
@@ -81,7 +81,7 @@ func start(
   p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
   if let stdin {
     let inPath = dir.path + "/in-\(id).txt"
-    FileManager.default.createFile(atPath: inPath, contents: stdin)
+    _ = FileManager.default.createFile(atPath: inPath, contents: stdin)
     p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
   } else {
     p.standardInput = FileHandle.nullDevice
