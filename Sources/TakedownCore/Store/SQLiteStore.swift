@@ -10,8 +10,6 @@ public final class SQLiteStore: CheckQueue {
   public let db: SQLiteConnection
   /// Whether this connection has created its temporary enqueue_stage table.
   private var enqueueStageReady = false
-  /// The daemon's connection: triggers off, `complete` keeps the summary's tallies itself.
-  public let checker: Bool
 
   /// Opens (creating when `create`) the database, sets WAL and durability, and migrates.
   ///
@@ -21,7 +19,6 @@ public final class SQLiteStore: CheckQueue {
   /// writes either touch no column a trigger watches (claims, leases, summaries) or turn the triggers
   /// back on for their duration (`enqueue`, `cancel`).
   public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000, checker: Bool = false) throws {
-    self.checker = checker
     if !create && access(path, F_OK) != 0 {
       throw StoreError.noDatabase(path)
     }
