@@ -56,7 +56,30 @@ let hostileURLCorpus: [HostileURL] = {
     .init("http://example.com#@evil.example", .success("http://example.com/")),
     .init("\u{FEFF}  http://example.com/  \r\n", .success("http://example.com/")),
     .init("http://example.com:/", .success("http://example.com/")),
-    .init("http://0x7f.0.0.1/", .success("http://0x7f.0.0.1/")),  // a name to us; libcurl's open-socket check sees 127.0.0.1
+    // Issue 12, item 15. A numeric last label makes the host an IPv4 address to WHATWG parsers (and
+    // browsers): 0x7f.0.0.1 is 127.0.0.1, refused like 127.1 and 2130706433 instead of stored as a name.
+    .init("http://0x7f.0.0.1/", .failure(.invalidHostName("0x7f.0.0.1", numericLastLabel("1")))),
+    .init("http://127.0.0.0x1/", .failure(.invalidHostName("127.0.0.0x1", numericLastLabel("0x1")))),
+    .init("http://example.123/", .failure(.invalidHostName("example.123", numericLastLabel("123")))),
+    .init("http://EXAMPLE.0X/", .failure(.invalidHostName("EXAMPLE.0X", numericLastLabel("0x")))),
+    .init("http://0x7f.example/", .success("http://0x7f.example/")),  // a name: its last label is not a number
+    .init("http://123.example/", .success("http://123.example/")),
+    .init("http://example.0xg/", .success("http://example.0xg/")),
+    // Labels may not start or end with '-', also when they arrive as Unicode or Punycode.
+    .init("http://-a.example/", .failure(.invalidHostName("-a.example", "the label '-a' starts or ends with '-'"))),
+    .init("http://a-.example/", .failure(.invalidHostName("a-.example", "the label 'a-' starts or ends with '-'"))),
+    .init("http://a.-/", .failure(.invalidHostName("a.-", "the label '-' starts or ends with '-'"))),
+    .init("http://a-b.c--d.example/", .success("http://a-b.c--d.example/")),
+    .init("http://ü-.example/", .failure(.invalidHostName("ü-.example", "the label 'ü-' (xn----dha) starts or ends with '-'"))),
+    // "xn--" labels must be canonical Punycode of a lowercase non-ASCII label.
+    .init("http://xn--4ca0bs.example/", .success("http://xn--4ca0bs.example/")),  // äöü
+    .init("http://XN--4CA0BS.example/", .success("http://xn--4ca0bs.example/")),
+    .init("http://äöü.example/", .success("http://xn--4ca0bs.example/")),
+    .init("http://xn--zz.example/", .failure(.invalidHostName("xn--zz.example", badPunycode("xn--zz")))),
+    .init("http://xn--.example/", .failure(.invalidHostName("xn--.example", badPunycode("xn--")))),
+    .init("http://xn--abc-.example/", .failure(.invalidHostName("xn--abc-.example", badPunycode("xn--abc-")))),  // decodes to ASCII "abc"
+    .init("http://xn--a-mha.example/", .failure(.invalidHostName("xn--a-mha.example", badPunycode("xn--a-mha")))),  // "aĀ": not lowercase
+    .init("http://xn--ls8h.example/", .success("http://xn--ls8h.example/")),  // 💩, as browsers accept it
     // Credentials are refused, whatever their spelling: never stored, never echoed.
     .init("http://user:hunter2@example.com/", .failure(.credentials)),
     .init("http://user@example.com/", .failure(.credentials)),
@@ -130,6 +153,15 @@ let hostileURLCorpus: [HostileURL] = {
   }
   return c
 }()
+
+func numericLastLabel(_ label: String) -> String {
+  "its last label '\(label)' is a number, which makes it an IPv4 address in disguise; write an address as four "
+    + "decimal numbers (e.g. 192.0.2.1)"
+}
+
+func badPunycode(_ label: String) -> String {
+  "'\(label)' is not valid Punycode (an \"xn--\" label must be the encoding of a lowercase non-ASCII name)"
+}
 
 @Suite struct HostileURLTests {
   @Test(arguments: hostileURLCorpus)

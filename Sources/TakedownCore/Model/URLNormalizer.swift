@@ -17,6 +17,9 @@ public enum URLRejection: Error, Equatable, Sendable, CustomStringConvertible {
   case missingHost
   /// The host as reported.
   case invalidHost(String)
+  /// The host as reported, and what is wrong with one of its labels (a leading or trailing '-',
+  /// Punycode that does not decode, a numeric last label that makes it an IPv4 address in disguise).
+  case invalidHostName(String, String)
   /// The port as reported.
   case invalidPort(String)
   /// Unescaped space or ASCII control character inside the URL.
@@ -45,6 +48,8 @@ public enum URLRejection: Error, Equatable, Sendable, CustomStringConvertible {
       return "the URL has no host"
     case .invalidHost(let host):
       return "the host '\(Self.quoted(host))' is not valid"
+    case .invalidHostName(let host, let why):
+      return "the host '\(Self.quoted(host))' is not valid: \(why)"
     case .invalidPort(let port):
       return "the port '\(Self.quoted(port))' is not valid (expected a number from 1 to 65535)"
     case .containsWhitespace:
@@ -342,11 +347,81 @@ public enum URLNormalizer {
         }
       }
       guard labelLength > 0 else { return invalid() }
-      return .success(lowercasedASCII(buf, start, hostEnd))
+      let name = lowercasedASCII(buf, start, hostEnd)
+      if let why = hostNameProblem(name) { return .failure(.invalidHostName(text(buf, start, end), why)) }
+      return .success(name)
     }
 
     guard let idn = canonicalIDNHost(text(buf, start, end)) else { return invalid() }
+    if let why = hostNameProblem(idn) { return .failure(.invalidHostName(text(buf, start, end), why)) }
     return .success(idn)
+  }
+
+  /// What makes a syntactically plausible DNS name (lowercase ASCII, labels of 1...63 host characters,
+  /// not a dotted quad) unusable, or nil. Three things the label loop above cannot see:
+  /// - a label that starts or ends with '-' (RFC 952/1123; for an "xn--" label, its decoded form);
+  /// - an "xn--" label that is not the canonical Punycode of a valid non-ASCII label, which would be
+  ///   stored under a name no browser or resolver agrees on;
+  /// - a last label that is a number ("0x7f.0.0.1", "example.123"): the WHATWG URL parser, and with it
+  ///   browsers, read such a host as an IPv4 address in hex or octal, so it names no domain at all.
+  static func hostNameProblem(_ name: String) -> String? {
+    var name = name
+    return name.withUTF8 { buf -> String? in
+      var end = buf.count
+      if end > 0 && buf[end - 1] == UInt8(ascii: ".") { end -= 1 }
+      // Labels are scanned in place: this runs for every enqueued URL.
+      var labelStart = 0
+      var i = 0
+      while i <= end {
+        if i == end || buf[i] == UInt8(ascii: ".") {
+          let label = UnsafeBufferPointer(rebasing: buf[labelStart..<i])
+          if i == end && isNumericLabel(label) {
+            return "its last label '\(String(decoding: label, as: UTF8.self))' is a number, which makes it "
+              + "an IPv4 address in disguise; write an address as four decimal numbers (e.g. 192.0.2.1)"
+          }
+          if let why = labelProblem(label) { return why }
+          labelStart = i + 1
+        }
+        i += 1
+      }
+      return nil
+    }
+  }
+
+  private static func labelProblem(_ label: UnsafeBufferPointer<UInt8>) -> String? {
+    guard let first = label.first, let last = label.last else { return nil }
+    if first == UInt8(ascii: "x") && label.count >= 4 && label[1] == UInt8(ascii: "n") && label[2] == UInt8(ascii: "-")
+      && label[3] == UInt8(ascii: "-")
+    {
+      let text = String(decoding: label, as: UTF8.self)
+      let encoded = String(text.dropFirst(4))
+      // Canonical means: decodes, is non-ASCII, holds only what the Unicode path would accept, is already
+      // lowercase NFC (what that path stores), and encodes back to the same digits.
+      guard let decoded = Punycode.decode(encoded), !decoded.unicodeScalars.allSatisfy(\.isASCII),
+        decoded.unicodeScalars.allSatisfy({ $0.isASCII ? isHostChar(UInt8($0.value)) : isAcceptableIDNScalar($0) }),
+        String(decoding: decoded.lowercased()._nfcCodeUnits, as: UTF8.self) == decoded,
+        Punycode.encode(decoded) == encoded
+      else {
+        return "'\(text)' is not valid Punycode (an \"xn--\" label must be the encoding of a lowercase non-ASCII name)"
+      }
+      if decoded.unicodeScalars.first == "-" || decoded.unicodeScalars.last == "-" {
+        return "the label '\(decoded)' (\(text)) starts or ends with '-'"
+      }
+      return nil
+    }
+    if first == UInt8(ascii: "-") || last == UInt8(ascii: "-") {
+      return "the label '\(String(decoding: label, as: UTF8.self))' starts or ends with '-'"
+    }
+    return nil
+  }
+
+  /// A label the WHATWG IPv4 parser takes as a number: decimal digits, or "0x" and hex digits.
+  private static func isNumericLabel(_ label: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard !label.isEmpty else { return false }
+    if label.count >= 2 && label[0] == UInt8(ascii: "0") && label[1] | 0x20 == UInt8(ascii: "x") {
+      return label.dropFirst(2).allSatisfy { hexValue($0) != nil }
+    }
+    return label.allSatisfy(isDigit)
   }
 
   /// Slow path for hosts containing non-ASCII characters; rare, so clarity beats speed here.
