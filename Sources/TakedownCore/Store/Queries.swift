@@ -199,7 +199,7 @@ extension SQLiteStore {
     }
     if let h = f.host {
       clauses.append("u.host = ?")
-      args.append(.text(h.lowercased()))
+      args.append(.text(ReportFilter.normalizeHost(h)))
     }
     if let c = f.campaign {
       clauses.append("EXISTS (SELECT 1 FROM reports r WHERE r.url_id = u.id AND r.campaign = ?)")
