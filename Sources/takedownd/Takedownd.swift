@@ -45,16 +45,19 @@ struct Takedownd: AsyncParsableCommand {
     let logger = Logger(label: "takedownd")
     let path = DatabaseLocation.resolve(flag: db, config: cfg)
 
-    // One daemon per database per host: a second one would release the first one's leases at start.
-    let lock = open(path + ".takedownd.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-    guard lock >= 0 else {
-      logger.critical("cannot create the lock file next to the database", metadata: ["path": "\(path).takedownd.lock", "error": "\(String(cString: strerror(errno)))"])
-      throw ExitCode(73)
-    }
-    guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+    // One daemon per database per host: a second one would release the first one's leases at start. The
+    // lock is on the database file itself, whatever name (symlink, hard link) it was reached by.
+    let lock: DatabaseLock
+    do {
+      lock = try DatabaseLock(databasePath: path)
+    } catch .held {
       logger.critical("another takedownd is already running on this database", metadata: ["db": "\(path)"])
       throw ExitCode(75)
+    } catch {
+      logger.critical("cannot open the database", metadata: ["db": "\(path)", "error": "\(error)"])
+      throw ExitCode(73)
     }
+    defer { withExtendedLifetime(lock) {} }
 
     var metrics: DaemonMetrics?
     if let listen = cfg.metrics.listen {
