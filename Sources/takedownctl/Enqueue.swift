@@ -9,8 +9,8 @@ struct Enqueue: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Add reported URLs to the queue.",
     discussion: """
-      URLs come as arguments or, one per line, from --file (- for standard input). Lines starting with '#'
-      are comments. Every rejected line is reported on stderr with its line number; the valid lines are
+      URLs come as arguments or, one per line, from --file (- for standard input). Blank lines are skipped;
+      lines starting with '#' (after any spaces) are comments. The file must be UTF-8. Every rejected line is reported on stderr with its line number; the valid lines are
       still queued, and the exit code is then 65. Re-enqueuing a queued URL adds its report (a new
       campaign or notice) but never a second copy of the URL.
       """)
@@ -65,14 +65,24 @@ struct Enqueue: ParsableCommand {
         let name = file == "-" ? "<stdin>" : file
         let maxLine = 16_384
         var reader = LineReader(fd: fd, maxLine: maxLine)
+        var wrongEncoding: String?
         try reader.forEachLine { line, number, tooLong in
+          if wrongEncoding != nil { return }
+          if number == 1, let hint = InputEncoding.utf16Hint(line) {
+            wrongEncoding = hint
+            return
+          }
           if tooLong {
             importer.reject("\(name):\(number)", "the line is longer than \(maxLine) bytes")
             return
           }
-          if line.first == UInt8(ascii: "#") { return }
-          try importer.add(line, source: "\(name):\(number)")
+          // Blank lines and comments, indented or not, are not URLs to report.
+          switch Self.firstVisibleByte(line) {
+          case nil, UInt8(ascii: "#"): return
+          default: try importer.add(line, source: "\(name):\(number)")
+          }
         }
+        if let wrongEncoding { importer.reject(name, wrongEncoding) }
         if let err = reader.error {
           printError("takedownctl: reading \(name): \(err)")
           try importer.flush()
@@ -82,8 +92,24 @@ struct Enqueue: ParsableCommand {
       try importer.flush()
     }
     let c = importer.counts
+    warnAboutCancelled(c)
     print("new \(c.new), already queued \(c.alreadyQueued), rejected \(importer.rejected)")
     if importer.rejected > 0 { throw ExitCode(SysExit.dataError.rawValue) }
+  }
+}
+
+extension Enqueue {
+  /// The first byte that is not white space or a UTF-8 byte order mark, or nil for a blank line.
+  static func firstVisibleByte(_ line: UnsafeBufferPointer<UInt8>) -> UInt8? {
+    var i = 0
+    if line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF { i = 3 }
+    while i < line.count {
+      switch line[i] {
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), 0x0B, 0x0C: i += 1
+      default: return line[i]
+      }
+    }
+    return nil
   }
 }
 

@@ -148,7 +148,7 @@ import Testing
     input.append(Data("ftp://files.example/x\n".utf8))  // 3
     input.append(Data("http://nul.example/\u{0}x\n".utf8))  // 4
     input.append(Data(("http://long.example/" + String(repeating: "a", count: 1_000_000) + "\n").utf8))  // 5
-    input.append(Data("\n".utf8))  // 6
+    input.append(Data("\n".utf8))  // 6: blank, skipped
     input.append(Data([0x68, 0x74, 0x74, 0x70, 0x3a, 0x2f, 0x2f, 0xff, 0xfe, 0x2f, 0x0a]))  // 7: invalid UTF-8
     input.append(Data("# a comment\n".utf8))  // 8
     input.append(Data("https://GOOD.example:443/2?q=A\r\n".utf8))  // 9
@@ -158,10 +158,10 @@ import Testing
     try input.write(to: URL(fileURLWithPath: path))
     let r = try run(Binaries.takedownctl, ["enqueue", "--db", dir.path + "/q.sqlite", "--file", path], in: dir)
     #expect(r.status == 65)
-    #expect(r.stdout.contains("new 2, already queued 1, rejected 7"), "\(r.stdout)")
+    #expect(r.stdout.contains("new 2, already queued 1, rejected 6"), "\(r.stdout)")
     let errLines = r.stderr.split(separator: "\n").map(String.init)
-    #expect(errLines.count == 7, "\(r.stderr)")
-    for n in [2, 3, 4, 5, 6, 7, 11] {
+    #expect(errLines.count == 6, "\(r.stderr)")
+    for n in [2, 3, 4, 5, 7, 11] {
       #expect(errLines.contains { $0.hasPrefix("\(path):\(n): ") }, "line \(n) not reported: \(r.stderr)")
     }
     #expect(errLines.contains { $0.contains(":3: ") && $0.contains("ftp") })

@@ -45,3 +45,19 @@ enum UTF8Validation {
     return true
   }
 }
+
+/// Recognizes text files in an encoding we do not read, so that a whole file gets one message that says
+/// what to do, instead of an error on every line.
+public enum InputEncoding {
+  /// A sentence saying the input looks like UTF-16 and how to convert it, or nil. `start` is the first
+  /// bytes of the input (its first line is enough): a UTF-16 byte order mark, or a NUL in one of the
+  /// first two bytes, which UTF-16 text of ASCII characters (a URL, a CSV header) always has and
+  /// UTF-8 text never does.
+  public static func utf16Hint(_ start: UnsafeBufferPointer<UInt8>) -> String? {
+    guard start.count >= 2 else { return nil }
+    let bom = (start[0] == 0xFF && start[1] == 0xFE) || (start[0] == 0xFE && start[1] == 0xFF)
+    guard bom || start[0] == 0 || start[1] == 0 else { return nil }
+    return "this looks like UTF-16 text, not UTF-8 (\(bom ? "a UTF-16 byte order mark" : "NUL bytes between the characters")); "
+      + "nothing was read from it. Convert it first, e.g. with: iconv -f UTF-16 -t UTF-8"
+  }
+}

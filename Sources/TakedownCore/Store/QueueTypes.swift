@@ -37,11 +37,19 @@ public struct EnqueueCounts: Sendable, Equatable {
   public var alreadyQueued = 0
   /// Report rows added (a URL reported again under another notice or campaign gets one more).
   public var reportsAdded = 0
+  /// Of `alreadyQueued`, the URLs that are cancelled: their report is kept, but nothing checks them until
+  /// `takedownctl reactivate` (counted once per batch they occur in).
+  public var cancelled = 0
+  /// The first few of those URLs, to name them in a message.
+  public var cancelledSample: [String] = []
+  public static let cancelledSampleLimit = 5
   public init() {}
   public static func += (a: inout EnqueueCounts, b: EnqueueCounts) {
     a.new += b.new
     a.alreadyQueued += b.alreadyQueued
     a.reportsAdded += b.reportsAdded
+    a.cancelled += b.cancelled
+    a.cancelledSample += b.cancelledSample.prefix(max(0, cancelledSampleLimit - a.cancelledSample.count))
   }
 }
 

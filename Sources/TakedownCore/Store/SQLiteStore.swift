@@ -199,6 +199,23 @@ public final class SQLiteStore: CheckQueue {
         try insertReports.step()
         counts.reportsAdded = db.changes
       }
+      if counts.alreadyQueued > 0 {
+        // A cancelled URL reported again stays cancelled (an operator withdrew it on purpose), but the
+        // person enqueuing must hear that nothing will check it.
+        let cancelled = try db.statement(
+          """
+          SELECT DISTINCT u.url FROM temp.enqueue_stage AS s CROSS JOIN urls AS u ON u.url = s.url
+          WHERE u.id <= ?1 AND u.status = 'cancelled'
+          """)
+        cancelled.bind(maxBefore, at: 1)
+        while try cancelled.step() {
+          counts.cancelled += 1
+          if counts.cancelledSample.count < EnqueueCounts.cancelledSampleLimit {
+            counts.cancelledSample.append(cancelled.text(0))
+          }
+        }
+        cancelled.reset()
+      }
       try db.statement("DELETE FROM temp.enqueue_stage").step()
     }
     return counts
@@ -448,6 +465,37 @@ public final class SQLiteStore: CheckQueue {
       try db.statement("INSERT INTO events(url_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)")
         .run([.int(id), .int(now), .text(old), .text("cancelled"), .text("cancelled")])
       return true
+    }
+  }
+
+  /// What `reactivate` did to a URL.
+  public enum ReactivateOutcome: Sendable, Equatable {
+    case notFound
+    /// Not cancelled: left as it is.
+    case notCancelled(URLStatus)
+    /// Cancelled before; now pending and due at once.
+    case reactivated
+  }
+
+  /// Undoes `cancel`: the URL becomes pending and due now, its streaks start afresh (the history stays),
+  /// and the transition is an event like any other.
+  public func reactivate(id: Int64, now: Int64) throws -> ReactivateOutcome {
+    try db.withTriggers(true) {
+      try db.transaction {
+        guard let old = try db.statement("SELECT status FROM urls WHERE id = ?").firstText([.int(id)]) else {
+          return .notFound
+        }
+        guard old == URLStatus.cancelled.rawValue else { return .notCancelled(URLStatus(rawValue: old) ?? .pending) }
+        try db.statement(
+          """
+          UPDATE urls SET status = 'pending', reason = NULL, next_check_at = ?2, removal_streak = 0,
+            failure_streak = 0, unreachable_since = NULL, given_up_at = NULL WHERE id = ?1
+          """
+        ).run([.int(id), .int(now)])
+        try db.statement("INSERT INTO events(url_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)")
+          .run([.int(id), .int(now), .text(old), .text("pending"), .text("reactivated")])
+        return .reactivated
+      }
     }
   }
 
