@@ -82,7 +82,7 @@ struct Enqueue: ParsableCommand {
       try importer.flush()
     }
     let c = importer.counts
-    print("new \(c.new), already queued \(c.alreadyQueued), rejected \(importer.rejected)")
+    Output.line("new \(c.new), already queued \(c.alreadyQueued), rejected \(importer.rejected)")
     if importer.rejected > 0 { throw ExitCode(SysExit.dataError.rawValue) }
   }
 }

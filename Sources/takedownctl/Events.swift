@@ -53,14 +53,9 @@ struct Events: ParsableCommand {
             text += "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason ?? "-")  \(t.url)\n"
           }
         }
-        // Unbuffered: a pipe to grep or a log shipper sees each batch at once.
-        var bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-          let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + off, $0.count - off) }
-          if n <= 0 { throw ExitCode(SysExit.ioError.rawValue) }
-          off += n
-        }
+        // Each batch at once: a pipe to grep or a log shipper sees it without waiting for a full buffer.
+        Output.write(text)
+        try Output.flush()
         last = batch.last!.id
         if batch.count == 10_000 { continue }
       }

@@ -97,6 +97,6 @@ struct Export: ParsableCommand {
       printError("takedownctl: writing \(output): \(err)")
       throw ExitCode(SysExit.ioError.rawValue)
     }
-    if output != "-" { print("exported \(rows) rows to \(output)") }
+    if output != "-" { Output.line("exported \(rows) rows to \(output)") }
   }
 }

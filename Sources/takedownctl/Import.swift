@@ -73,7 +73,7 @@ struct Import: ParsableCommand {
       throw ExitCode(SysExit.dataError.rawValue)
     }
     let c = importer.counts
-    print(
+    Output.line(
       "rows \(importer.rows): new \(c.new), already queued \(c.alreadyQueued), reports added \(c.reportsAdded), "
         + "duplicates \(importer.accepted - c.reportsAdded), rejected \(importer.rejected)")
     if importer.rejected > 0 { throw ExitCode(SysExit.dataError.rawValue) }

@@ -62,6 +62,6 @@ struct Report: ParsableCommand {
       printError("takedownctl: writing \(html): \(err)")
       throw ExitCode(SysExit.ioError.rawValue)
     }
-    if html != "-" { print("wrote \(html)") }
+    if html != "-" { Output.line("wrote \(html)") }
   }
 }

@@ -12,7 +12,7 @@ struct Status: ParsableCommand {
     let store = try database.open(create: false)
     let rec = try lookupOrExit(store, urlOrID)
     if json {
-      print(rec.json.rendered(pretty: true))
+      Output.line(rec.json.rendered(pretty: true))
       return
     }
     func t(_ v: Int64?) -> String { v.map(Timestamp.iso) ?? "-" }
@@ -32,7 +32,7 @@ struct Status: ParsableCommand {
     if let g = rec.givenUpAt { lines.append("given up:        \(t(g)) (unreachable longer than give_up_after)") }
     if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
     for r in rec.reports { lines.append("report:          " + r.line) }
-    print(lines.joined(separator: "\n"))
+    Output.line(lines.joined(separator: "\n"))
   }
 }
 
@@ -59,19 +59,20 @@ struct List: ParsableCommand {
     let store = try database.open(create: false)
     let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit)
     var first = true
-    if json { print("[", terminator: "") }
+    if json { Output.write("[") }
     try withStoreErrors {
       try store.list(filter) { rec in
         if json {
-          print((first ? "\n  " : ",\n  ") + rec.json.rendered(), terminator: "")
+          Output.write((first ? "\n  " : ",\n  ") + rec.json.rendered())
         } else {
-          print(
+          Output.line(
             "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url)")
         }
         first = false
+        try Output.check()
       }
     }
-    if json { print(first ? "]" : "\n]") }
+    if json { Output.line(first ? "]" : "\n]") }
   }
 }
 
@@ -87,16 +88,16 @@ struct History: ParsableCommand {
     let rec = try lookupOrExit(store, urlOrID)
     let checks = try withStoreErrors { try store.history(urlID: rec.id) }
     if json {
-      print(
+      Output.line(
         JSON.object([
           ("url", .string(rec.url)), ("id", .int(rec.id)), ("status", .string(rec.status.rawValue)),
           ("checks", .array(checks.map(\.json))),
         ]).rendered(pretty: true))
       return
     }
-    print("\(rec.url) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
+    Output.line("\(rec.url) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
     for c in checks {
-      print(
+      Output.line(
         "\(Timestamp.iso(c.checkedAt))\t\(c.observed)\t\(c.status)\t\(c.reason)\thttp \(c.httpStatus.map(String.init) ?? "-")"
           + "\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms\t\(c.remoteIP ?? "-")\t\(c.finalURL ?? "-")")
     }
@@ -128,7 +129,7 @@ struct Summary: ParsableCommand {
     let report = try withStoreErrors {
       try SummaryReport.load(from: store, now: now, filter: filters.filter(now: now), topHosts: top)
     }
-    print(json ? report.json.rendered(pretty: true) : report.text)
+    Output.line(json ? report.json.rendered(pretty: true) : report.text)
   }
 }
 
@@ -148,7 +149,7 @@ struct Cancel: ParsableCommand {
         continue
       }
       _ = try withStoreErrors { try store.cancel(id: rec.id, now: Timestamp.nowMs()) }
-      print("cancelled \(rec.url)")
+      Output.line("cancelled \(rec.url)")
     }
     if missing > 0 { throw ExitCode(SysExit.dataError.rawValue) }
   }
@@ -166,6 +167,6 @@ struct Evidence: ParsableCommand {
     let store = try database.open(create: false)
     let rec = try lookupOrExit(store, urlOrID)
     let record = try withStoreErrors { try EvidenceRecord.load(from: store, url: rec) }
-    print(json ? record.json.rendered(pretty: true) : record.text)
+    Output.line(json ? record.json.rendered(pretty: true) : record.text)
   }
 }

@@ -11,6 +11,26 @@ struct Takedownctl: ParsableCommand {
       Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
       Report.self, Evidence.self, Cancel.self,
     ])
+
+  /// ArgumentParser's `main`, plus the one check of standard output every command gets: whatever a
+  /// command (or a help text) wrote must have arrived, else exit 74 with a message.
+  static func main() {
+    var status: Int32 = 0
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch is Output.Failed {
+      // `finish` says what failed.
+    } catch {
+      let code = exitCode(for: error)
+      let message = fullMessage(for: error)
+      if !message.isEmpty {
+        if code == .success { Output.line(message) } else { printError(message) }
+      }
+      status = code.rawValue
+    }
+    Glibc.exit(Output.finish(status: status))
+  }
 }
 
 /// Options every subcommand shares: where the database is.
