@@ -57,7 +57,8 @@ struct List: ParsableCommand {
 
   func run() throws {
     let store = try database.open(create: false)
-    let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit)
+    let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit,
+      withReports: json)
     var first = true
     if json { Output.write("[") }
     try withStoreErrors {

@@ -133,11 +133,16 @@ public struct ListFilter: Sendable {
   public var host: String?
   public var campaign: String?
   public var limit: Int?
-  public init(status: URLStatus? = nil, host: String? = nil, campaign: String? = nil, limit: Int? = nil) {
+  /// Load each URL's reports too (one more indexed query per URL: only when they are shown).
+  public var withReports: Bool
+  public init(
+    status: URLStatus? = nil, host: String? = nil, campaign: String? = nil, limit: Int? = nil, withReports: Bool = false
+  ) {
     self.status = status
     self.host = host
     self.campaign = campaign
     self.limit = limit
+    self.withReports = withReports
   }
 }
 
@@ -173,22 +178,31 @@ extension SQLiteStore {
     guard try s.step() else { return nil }
     var rec = Self.record(s)
     s.reset()
+    rec.reports = try reports(urlID: rec.id)
+    return rec
+  }
+
+  /// Every report of one URL, oldest first.
+  public func reports(urlID: Int64) throws -> [URLRecord.Report] {
     let r = try db.statement(
       """
       SELECT reported_at, campaign, notice, rightholder, work, deadline FROM reports WHERE url_id = ?
       ORDER BY reported_at, id
       """)
-    try r.bind([.int(rec.id)])
+    defer { r.reset() }
+    try r.bind([.int(urlID)])
+    var out: [URLRecord.Report] = []
     while try r.step() {
-      rec.reports.append(
+      out.append(
         .init(
           reportedAt: r.int64(0), campaign: r.optionalText(1), notice: r.optionalText(2),
           rightholder: r.optionalText(3), work: r.optionalText(4), deadline: r.optionalInt64(5)))
     }
-    return rec
+    return out
   }
 
-  /// Streams URLs matching the filter, in id order.
+  /// Streams URLs matching the filter, in id order, with all their reports when `f.withReports`
+  /// (whatever campaign selected them, as `lookup` gives them).
   public func list(_ f: ListFilter, _ body: (URLRecord) throws -> Void) throws {
     var sql = "SELECT \(Self.urlColumns) FROM urls u"
     var clauses: [String] = []
@@ -211,7 +225,11 @@ extension SQLiteStore {
     let s = try db.statement(sql)
     defer { s.reset() }
     try s.bind(args)
-    while try s.step() { try body(Self.record(s)) }
+    while try s.step() {
+      var rec = Self.record(s)
+      if f.withReports { rec.reports = try reports(urlID: rec.id) }
+      try body(rec)
+    }
   }
 
   /// The whole check history of one URL, oldest first.
