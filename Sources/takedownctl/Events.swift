@@ -15,14 +15,17 @@ struct Events: ParsableCommand {
       """)
 
   @OptionGroup var database: DatabaseOptions
-  @Option(name: .long, help: "Only transitions at or after this time (ISO 8601; UTC when no zone).")
+  @Option(
+    name: .long,
+    help: "Only transitions at or after this time (ISO 8601, UTC without a zone, or a duration back from now such as 7d)."
+  )
   var since: String?
   @Flag(name: .long, help: "Keep printing new transitions until interrupted.") var follow = false
   @Flag(name: .long, help: "One JSON object per line.") var json = false
 
   func validate() throws {
-    if let since, Timestamp.parse(since) == nil {
-      throw ValidationError("--since '\(since)' is not an ISO 8601 date or date-time")
+    if let since, ReportFilter.parseSince(since, now: 0) == nil {
+      throw ValidationError("--since '\(since)' is not an ISO 8601 date (2026-03-01, 2026-03-01T12:00Z) or a duration such as 7d")
     }
   }
 
@@ -39,7 +42,7 @@ struct Events: ParsableCommand {
       signal(SIGINT, SIG_DFL)
     }
     let store = try database.open(create: false)
-    let sinceMs = since.flatMap(Timestamp.parse)
+    let sinceMs = since.flatMap { ReportFilter.parseSince($0, now: Timestamp.nowMs()) }
     var last: Int64 = try withStoreErrors { follow && sinceMs == nil ? try store.eventIDBeforeLast(10) : 0 }
     while true {
       let batch = try withStoreErrors { try store.events(afterID: last, since: sinceMs, limit: 10_000) }

@@ -138,7 +138,7 @@ struct Cancel: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Withdraw URLs: they are never checked again.")
 
   @OptionGroup var database: DatabaseOptions
-  @Argument(help: "URLs or ids.") var urlsOrIDs: [String]
+  @Argument(help: ArgumentHelp("The URLs (any spelling) or their ids.", valueName: "url-or-id")) var urlsOrIDs: [String]
 
   func run() throws {
     let store = try database.open(create: false)

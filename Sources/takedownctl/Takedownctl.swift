@@ -88,7 +88,9 @@ struct DatabaseOptions: ParsableArguments {
     let p = try path()
     do {
       // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
-      return try SQLiteStore(path: p, create: create, busyTimeoutMs: 60_000)
+      return try SQLiteStore(
+        path: p, create: create, busyTimeoutMs: 60_000,
+        onLongWait: { printError("takedownctl: database is locked by another writer; waiting up to 60 s") })
     } catch let e as StoreError {
       printError("takedownctl: \(e)")
       throw ExitCode(SysExit.noInput.rawValue)

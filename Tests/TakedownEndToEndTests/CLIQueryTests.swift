@@ -36,4 +36,28 @@ import Testing
     let status = try jsonObject(try run(Binaries.takedownctl, ["status", "--db", db, "1", "--json"], in: dir).stdout)
     #expect((status["reports"] as? [[String: Any]])?.count == spring.first?.count)
   }
+
+  @Test func eventsTakesADurationForSinceAsSummaryAndExportDo() throws {
+    let dir = TempDir()
+    let db = dir.path + "/takedown.sqlite"
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--db", db, "http://a.example/v"], in: dir).status == 0)
+    #expect(try run(Binaries.takedownctl, ["cancel", "--db", db, "1"], in: dir).status == 0)
+    let recent = try run(Binaries.takedownctl, ["events", "--db", db, "--since", "7d"], in: dir)
+    #expect(recent.status == 0, "\(recent.stderr)")
+    #expect(recent.stdout.contains("pending → cancelled"))
+    // A duration counts back from now: nothing happened in the future.
+    let none = try run(Binaries.takedownctl, ["events", "--db", db, "--since", "0s", "--json"], in: dir)
+    #expect(none.status == 0, "\(none.stderr)")
+    let bad = try run(Binaries.takedownctl, ["events", "--db", db, "--since", "last week"], in: dir)
+    #expect(bad.status == 64)
+    #expect(bad.stderr.contains("duration such as 7d"))
+  }
+
+  @Test func cancelsHelpNamesItsArgument() throws {
+    let dir = TempDir()
+    let help = try run(Binaries.takedownctl, ["cancel", "--help"], in: dir)
+    #expect(help.status == 0)
+    #expect(help.stdout.contains("<url-or-id> ..."), "\(help.stdout)")
+    #expect(!help.stdout.contains("i-ds"), "\(help.stdout)")
+  }
 }

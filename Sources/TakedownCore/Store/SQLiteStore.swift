@@ -18,11 +18,15 @@ public final class SQLiteStore: CheckQueue {
   /// (`CheckTallies`): per-row trigger runs were the largest part of recording a first pass. Its other
   /// writes either touch no column a trigger watches (claims, leases, summaries) or turn the triggers
   /// back on for their duration (`enqueue`, `cancel`).
-  public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000, checker: Bool = false) throws {
+  /// `onLongWait`: see `SQLiteConnection.init`.
+  public init(
+    path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000, checker: Bool = false,
+    onLongWait: (() -> Void)? = nil
+  ) throws {
     if !create && access(path, F_OK) != 0 {
       throw StoreError.noDatabase(path)
     }
-    db = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
+    db = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs, onLongWait: onLongWait)
     // WAL lets the CLI read while the daemon writes; FULL makes a committed check survive power loss,
     // and costs little because results are committed in batches.
     try db.execute("PRAGMA journal_mode = WAL")
