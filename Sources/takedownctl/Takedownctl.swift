@@ -37,7 +37,7 @@ struct Takedownctl: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
   @Option(
     name: .long,
-    help: "Database file (default: the database of --config, $TAKEDOWN_CONFIG or /etc/takedown/takedown.toml, else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite)."
+    help: "Database file (default: the database of --config, $TAKEDOWN_CONFIG or /etc/takedown/takedown.toml, whose relative path is taken in $STATE_DIRECTORY or /var/lib/takedownd as the service does; else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite)."
   )
   var db: String?
 
@@ -49,36 +49,34 @@ struct DatabaseOptions: ParsableArguments {
   /// Where systemd's StateDirectory=takedownd puts the service's relative database path.
   static let serviceStateDirectory = "/var/lib/takedownd"
 
+  /// The database's path. A config named by $TAKEDOWN_CONFIG, the installed service config, or
+  /// `--config /etc/takedown/takedown.toml` is the service's: its relative `database` is resolved as the
+  /// service resolves it ($STATE_DIRECTORY, else /var/lib/takedownd), never against the working
+  /// directory, so the same environment always reaches the same database. Another `--config FILE` is
+  /// read as `takedownd --config FILE` run by hand reads it: relative to the working directory.
   func path() throws -> String {
-    var cfg = Config()
     let env = ProcessInfo.processInfo.environment
+    var configPath = config
+    var isServiceConfig = config.map { ($0 as NSString).standardizingPath == Self.serviceConfig } ?? false
     if db == nil && config == nil {
-      // Same lookup as the service: $TAKEDOWN_CONFIG, else the installed config, else the defaults.
-      let implicit = env["TAKEDOWN_CONFIG"] ?? (FileManager.default.fileExists(atPath: Self.serviceConfig) ? Self.serviceConfig : nil)
-      if let implicit {
-        do {
-          cfg = try ConfigLoader.load(path: implicit)
-        } catch {
-          printError("takedownctl: \(error)")
-          throw ExitCode(SysExit.config.rawValue)
-        }
-        if env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") && implicit == Self.serviceConfig {
-          return Self.serviceStateDirectory + "/" + cfg.database
-        }
+      if let named = env["TAKEDOWN_CONFIG"], !named.isEmpty {
+        configPath = named
+      } else if FileManager.default.fileExists(atPath: Self.serviceConfig) {
+        configPath = Self.serviceConfig
       }
+      isServiceConfig = configPath != nil
     }
-    if let config {
+    var cfg = Config()
+    if let configPath {
       do {
-        cfg = try ConfigLoader.load(path: config)
+        cfg = try ConfigLoader.load(path: configPath)
       } catch {
         printError("takedownctl: \(error)")
         throw ExitCode(SysExit.config.rawValue)
       }
-      if db == nil && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/")
-        && (config as NSString).standardizingPath == Self.serviceConfig
-      {
-        return Self.serviceStateDirectory + "/" + cfg.database
-      }
+    }
+    if db == nil && isServiceConfig && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") {
+      return Self.serviceStateDirectory + "/" + cfg.database
     }
     return DatabaseLocation.resolve(flag: db, config: cfg)
   }

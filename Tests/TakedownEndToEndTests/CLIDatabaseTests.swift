@@ -30,3 +30,35 @@ import Testing
     #expect(r.stderr.components(separatedBy: message).count == 2, "said once: \(r.stderr)")
   }
 }
+
+extension CLIDatabaseTests {
+  /// $TAKEDOWN_CONFIG names the service's config: its relative `database` is the service's (in
+  /// $STATE_DIRECTORY, else /var/lib/takedownd), never a file that happens to be in the current directory.
+  @Test func takedownConfigResolvesARelativeDatabaseAsTheServiceDoes() throws {
+    let dir = TempDir()
+    let name = "rel-\(UUID().uuidString.prefix(8)).sqlite"
+    let config = dir.path + "/rel.toml"
+    try "database = \"\(name)\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+    // A database of that name in the current directory, which must not be the one read.
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--db", name, "http://cwd.example/1"], in: dir).status == 0)
+    let service = "/var/lib/takedownd/" + name
+    try #require(!FileManager.default.fileExists(atPath: service))
+    let r = try run(Binaries.takedownctl, ["summary", "--json"], in: dir, env: ["TAKEDOWN_CONFIG": config])
+    #expect(r.status == 66, "read \(r.stdout)")
+    #expect(r.stderr.contains("no database at \(service)"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: service), "a reading command created \(service)")
+    // Under systemd (or with STATE_DIRECTORY set by hand), the state directory's database.
+    let state = TempDir()
+    #expect(
+      try run(Binaries.takedownctl, ["enqueue", "--db", state.path + "/" + name, "http://s.example/1", "http://s.example/2"], in: dir)
+        .status == 0)
+    let s = try run(
+      Binaries.takedownctl, ["summary", "--json"], in: dir, env: ["TAKEDOWN_CONFIG": config, "STATE_DIRECTORY": state.path])
+    #expect(s.status == 0, "\(s.stderr)")
+    #expect(try jsonObject(s.stdout)["total"] as? Int == 2)
+    // An explicit --config of another file reads like `takedownd --config FILE` by hand: the current directory.
+    let explicit = try run(Binaries.takedownctl, ["summary", "--json", "--config", config], in: dir)
+    #expect(explicit.status == 0, "\(explicit.stderr)")
+    #expect(try jsonObject(explicit.stdout)["total"] as? Int == 1)
+  }
+}
