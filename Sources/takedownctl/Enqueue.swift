@@ -39,6 +39,8 @@ struct Enqueue: ParsableCommand {
     if let reportedAt, Timestamp.parse(reportedAt) == nil {
       throw ValidationError("--reported-at '\(reportedAt)' is not an ISO 8601 date")
     }
+    let options = ReportMetadata(campaign: campaign, notice: notice, rightholder: rightholder, work: work)
+    if let why = options.controlCharacterProblem { throw ValidationError("--" + why) }
   }
 
   func run() throws {

@@ -53,7 +53,9 @@ struct Events: ParsableCommand {
           if json {
             text += t.json.rendered() + "\n"
           } else {
-            text += "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason ?? "-")  \(t.url)\n"
+            text +=
+              "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason?.terminalSafe ?? "-")  "
+              + "\(t.url.terminalSafe)\n"
           }
         }
         // Each batch at once: a pipe to grep or a log shipper sees it without waiting for a full buffer.

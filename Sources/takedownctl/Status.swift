@@ -17,10 +17,10 @@ struct Status: ParsableCommand {
     }
     func t(_ v: Int64?) -> String { v.map(Timestamp.iso) ?? "-" }
     var lines = [
-      "url:             \(rec.url)",
+      "url:             \(rec.url.terminalSafe)",
       "id:              \(rec.id)",
       "status:          \(rec.status.rawValue)",
-      "reason:          \(rec.reason ?? "-")",
+      "reason:          \(rec.reason?.terminalSafe ?? "-")",
       "http status:     \(rec.httpStatus.map(String.init) ?? "-")",
       "checks:          \(rec.checks)",
       "last checked:    \(t(rec.lastCheckedAt))",
@@ -30,7 +30,7 @@ struct Status: ParsableCommand {
     ]
     if let u = rec.unreachableSince { lines.append("unreachable since: \(t(u))") }
     if let g = rec.givenUpAt { lines.append("given up:        \(t(g)) (unreachable longer than give_up_after)") }
-    if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
+    if let h = rec.leaseHolder { lines.append("leased by:       \(h.terminalSafe) until \(t(rec.leaseUntil))") }
     for r in rec.reports { lines.append("report:          " + r.line) }
     Output.line(lines.joined(separator: "\n"))
   }
@@ -67,7 +67,7 @@ struct List: ParsableCommand {
           Output.write((first ? "\n  " : ",\n  ") + rec.json.rendered())
         } else {
           Output.line(
-            "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url)")
+            "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason?.terminalSafe ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url.terminalSafe)")
         }
         first = false
         try Output.check()
@@ -96,11 +96,12 @@ struct History: ParsableCommand {
         ]).rendered(pretty: true))
       return
     }
-    Output.line("\(rec.url) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
+    Output.line("\(rec.url.terminalSafe) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
     for c in checks {
       Output.line(
-        "\(Timestamp.iso(c.checkedAt))\t\(c.observed)\t\(c.status)\t\(c.reason)\thttp \(c.httpStatus.map(String.init) ?? "-")"
-          + "\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms\t\(c.remoteIP ?? "-")\t\(c.finalURL ?? "-")")
+        "\(Timestamp.iso(c.checkedAt))\t\(c.observed.terminalSafe)\t\(c.status.terminalSafe)\t\(c.reason.terminalSafe)"
+          + "\thttp \(c.httpStatus.map(String.init) ?? "-")\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms"
+          + "\t\(c.remoteIP?.terminalSafe ?? "-")\t\(c.finalURL?.terminalSafe ?? "-")")
     }
   }
 }
@@ -150,7 +151,7 @@ struct Cancel: ParsableCommand {
         continue
       }
       _ = try withStoreErrors { try store.cancel(id: rec.id, now: Timestamp.nowMs()) }
-      Output.line("cancelled \(rec.url)")
+      Output.line("cancelled \(rec.url.terminalSafe)")
     }
     if missing > 0 { throw ExitCode(SysExit.dataError.rawValue) }
   }

@@ -80,6 +80,7 @@ public struct CSVImportHeader: Sendable {
     }
     var report = ReportMetadata(
       campaign: value(.campaign), notice: value(.notice), rightholder: value(.rightholder), work: value(.work))
+    if let why = report.controlCharacterProblem { return .failure(.badRow(why)) }
     for (f, name) in [(Field.reportedAt, "reported_at"), (.deadline, "deadline")] {
       guard let text = value(f) else { continue }
       guard let t = Timestamp.parse(text) else {

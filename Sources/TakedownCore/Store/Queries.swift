@@ -28,13 +28,14 @@ public struct URLRecord: Sendable {
     public var campaign, notice, rightholder, work: String?
     public var deadline: Int64?
 
-    /// "reported 2026-…, campaign X, notice N, …": one line for people (status, evidence).
+    /// "reported 2026-…, campaign X, notice N, …": one line for people (status, evidence), with
+    /// control characters escaped.
     public var line: String {
       var parts = ["reported \(Timestamp.iso(reportedAt))"]
-      if let c = campaign { parts.append("campaign \(c)") }
-      if let n = notice { parts.append("notice \(n)") }
-      if let h = rightholder { parts.append("rightholder \(h)") }
-      if let w = work { parts.append("work \(w)") }
+      if let c = campaign { parts.append("campaign \(c.terminalSafe)") }
+      if let n = notice { parts.append("notice \(n.terminalSafe)") }
+      if let h = rightholder { parts.append("rightholder \(h.terminalSafe)") }
+      if let w = work { parts.append("work \(w.terminalSafe)") }
       if let d = deadline { parts.append("deadline \(Timestamp.iso(d))") }
       return parts.joined(separator: ", ")
     }
