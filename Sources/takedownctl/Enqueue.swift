@@ -64,6 +64,10 @@ struct Enqueue: ParsableCommand {
           throw ExitCode(SysExit.noInput.rawValue)
         }
         defer { if fd != 0 { close(fd) } }
+        if let why = notAReadableFile(fd) {
+          printError("takedownctl: cannot read \(file): \(why)")
+          throw ExitCode(SysExit.noInput.rawValue)
+        }
         let name = file == "-" ? "<stdin>" : file
         let maxLine = 16_384
         var reader = LineReader(fd: fd, maxLine: maxLine)

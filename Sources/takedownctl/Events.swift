@@ -41,7 +41,7 @@ struct Events: ParsableCommand {
       signal(SIGTERM, SIG_DFL)
       signal(SIGINT, SIG_DFL)
     }
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let sinceMs = since.flatMap { ReportFilter.parseSince($0, now: Timestamp.nowMs()) }
     var last: Int64 = try withStoreErrors { follow && sinceMs == nil ? try store.eventIDBeforeLast(10) : 0 }
     while true {

@@ -38,7 +38,7 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let filter = ExportFilter(
       campaign: campaign, host: host, status: status.flatMap(URLStatus.init(rawValue:)),

@@ -30,6 +30,10 @@ struct Import: ParsableCommand {
       throw ExitCode(SysExit.noInput.rawValue)
     }
     defer { if fd != 0 { close(fd) } }
+    if let why = notAReadableFile(fd) {
+      printError("takedownctl: cannot read \(csv): \(why)")
+      throw ExitCode(SysExit.noInput.rawValue)
+    }
     let name = csv == "-" ? "<stdin>" : csv
     let store = try database.open(create: true)
     try withStoreErrors { try store.tuneForBulkWrites() }

@@ -44,7 +44,7 @@ struct Report: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let filter = filters.filter(now: now)
     let page = try withStoreErrors {

@@ -9,7 +9,7 @@ struct Status: ParsableCommand {
   @Argument(help: "The URL (any spelling of it) or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     if json {
       Output.line(rec.json.rendered(pretty: true))
@@ -56,7 +56,7 @@ struct List: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit,
       withReports: json)
     var first = true
@@ -85,7 +85,7 @@ struct History: ParsableCommand {
   @Argument(help: "The URL or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     let checks = try withStoreErrors { try store.history(urlID: rec.id) }
     if json {
@@ -126,7 +126,7 @@ struct Summary: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let report = try withStoreErrors {
       try SummaryReport.load(from: store, now: now, filter: filters.filter(now: now), topHosts: top)
@@ -166,7 +166,7 @@ struct Evidence: ParsableCommand {
   @Argument(help: "The URL or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     let record = try withStoreErrors { try EvidenceRecord.load(from: store, url: rec) }
     Output.line(json ? record.json.rendered(pretty: true) : record.text)

@@ -81,22 +81,32 @@ struct DatabaseOptions: ParsableArguments {
     return DatabaseLocation.resolve(flag: db, config: cfg)
   }
 
-  /// Opens the database; read-only commands refuse to create one (exit 66).
-  func open(create: Bool) throws -> SQLiteStore {
+  /// Opens the database. Reading commands (`readOnly`) open it read-only and never create one (exit 66);
+  /// `create: false` refuses to create one too. A file that is not a takedown database, or is a newer
+  /// takedown's, exits 78.
+  func open(create: Bool, readOnly: Bool = false) throws -> SQLiteStore {
     let p = try path()
     do {
       // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
       return try SQLiteStore(
-        path: p, create: create, busyTimeoutMs: 60_000,
+        path: p, create: create && !readOnly, readOnly: readOnly, busyTimeoutMs: 60_000,
         onLongWait: { printError("takedownctl: database is locked by another writer; waiting up to 60 s") })
     } catch let e as StoreError {
       printError("takedownctl: \(e)")
-      throw ExitCode(SysExit.noInput.rawValue)
+      throw ExitCode(e.exitCode.rawValue)
     } catch {
       printError("takedownctl: cannot open \(p): \(error)")
       throw ExitCode((error as? SQLiteError)?.isDiskFull == true ? SysExit.ioError.rawValue : SysExit.cantCreate.rawValue)
     }
   }
+}
+
+/// Why an input file that opened cannot be read as one, or nil: open(2) succeeds on a directory, and
+/// only the first read fails (EISDIR), which looked like an I/O error (74) instead of a bad input (66).
+func notAReadableFile(_ fd: Int32) -> String? {
+  var st = stat()
+  guard fstat(fd, &st) == 0 else { return String(cString: strerror(errno)) }
+  return st.st_mode & S_IFMT == S_IFDIR ? String(cString: strerror(EISDIR)) : nil
 }
 
 func printError(_ s: String) {

@@ -32,16 +32,29 @@ public final class SQLiteConnection {
   /// The busy handler's state, retained while the connection lives (nil: SQLite's own busy timeout).
   private var busyWait: Unmanaged<BusyWait>?
 
+  /// Opened with `immutable=1`: SQLite takes no locks and reads the main file only (see `immutable`).
+  public let immutable: Bool
+
   /// `onLongWait`: called once, when a wait for another connection's lock has lasted a second (a person
   /// at a terminal should hear why nothing happens); without it, SQLite's own busy timeout waits quietly.
+  /// `immutable` (read-only only): for a WAL database without a -wal file in a directory this process
+  /// cannot write, where SQLite cannot create the -shm file a WAL reader needs. With no -wal file, every
+  /// committed transaction is in the main file.
   public init(
-    path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 10_000, onLongWait: (() -> Void)? = nil
+    path: String, readOnly: Bool = false, immutable: Bool = false, busyTimeoutMs: Int32 = 10_000,
+    onLongWait: (() -> Void)? = nil
   ) throws {
     _ = sqliteProcessSettings
     var db: OpaquePointer?
-    let flags =
+    var flags =
       (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
-    let rc = sqlite3_open_v2(path, &db, flags, nil)
+    var name = path
+    if immutable && readOnly {
+      flags |= SQLITE_OPEN_URI
+      name = "file:" + Self.uriPath(path) + "?immutable=1"
+    }
+    self.immutable = immutable && readOnly
+    let rc = sqlite3_open_v2(name, &db, flags, nil)
     guard rc == SQLITE_OK, let db else {
       let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
       if let db { sqlite3_close_v2(db) }
@@ -62,6 +75,20 @@ public final class SQLiteConnection {
     } else {
       sqlite3_busy_timeout(db, busyTimeoutMs)
     }
+  }
+
+  /// A file name as the path of a `file:` URI: '%', '?' and '#' percent-encoded.
+  static func uriPath(_ path: String) -> String {
+    var out = ""
+    for c in path.unicodeScalars {
+      switch c {
+      case "%": out += "%25"
+      case "?": out += "%3f"
+      case "#": out += "%23"
+      default: out.unicodeScalars.append(c)
+      }
+    }
+    return out
   }
 
   deinit {
