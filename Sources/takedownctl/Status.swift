@@ -20,10 +20,11 @@ struct Status: ParsableCommand {
       "url:             \(rec.url.terminalSafe)",
       "id:              \(rec.id)",
       "status:          \(rec.status.rawValue)",
+      // Reason and HTTP status of the check that decided the status; the latest check may differ.
       "reason:          \(rec.reason?.terminalSafe ?? "-")",
       "http status:     \(rec.httpStatus.map(String.init) ?? "-")",
       "checks:          \(rec.checks)",
-      "last checked:    \(t(rec.lastCheckedAt))",
+      "last check:      \(rec.lastCheck?.line ?? t(rec.lastCheckedAt))",
       "next check:      \(t(rec.nextCheckAt))",
       "first online:    \(t(rec.firstOnlineAt))",
       "taken down:      \(t(rec.takenDownAt))",

@@ -324,8 +324,8 @@ public final class SQLiteStore: CheckQueue {
     try db.transaction {
       let update = try db.statement(
         """
-        UPDATE urls SET status = ?4, reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
-          first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
+        UPDATE urls SET status = ?4, reason = ?5, http_status = CASE WHEN ?16 THEN ?6 ELSE http_status END,
+          last_checked_at = ?7, next_check_at = ?8, first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
@@ -335,8 +335,8 @@ public final class SQLiteStore: CheckQueue {
       // anything to do. (A trigger that may fire also makes SQLite keep a statement journal for the update.)
       let updateSame = try db.statement(
         """
-        UPDATE urls SET reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
-          first_online_at = ?9, checks = checks + 1,
+        UPDATE urls SET reason = ?5, http_status = CASE WHEN ?16 THEN ?6 ELSE http_status END,
+          last_checked_at = ?7, next_check_at = ?8, first_online_at = ?9, checks = checks + 1,
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
@@ -376,6 +376,9 @@ public final class SQLiteStore: CheckQueue {
         u.bind(Int64(st.failureStreak), at: 13)
         u.bind(st.unreachableSince, at: 14)
         u.bind(st.givenUpAt, at: 15)
+        // urls.reason and urls.http_status are those of the check that decided the status: a 503 on a
+        // taken_down URL must not show beside the 404 that took it down (the latest check is in checks).
+        u.bind(Int64(outcome.decided ? 1 : 0), at: 16)
         try u.step()
         guard db.changes == 1 else {
           stats.stale += 1
