@@ -188,3 +188,18 @@ extension CLIDatabaseTests {
     #expect(names == ["takedown.sqlite", "takedown.sqlite-shm", "takedown.sqlite-wal"], "\(names)")
   }
 }
+
+extension CLIDatabaseTests {
+  /// A SQLite file with no tables (`sqlite3 x.db 'PRAGMA user_version = 1'`) is no queue yet: a reading
+  /// command says so and does not make one of it.
+  @Test func aReadingCommandDoesNotMigrateAnEmptySQLiteFileIntoADatabase() throws {
+    let dir = TempDir()
+    let path = dir.path + "/blank.sqlite"
+    try SQLiteConnection(path: path).execute("PRAGMA user_version = 1")
+    let before = try Data(contentsOf: URL(fileURLWithPath: path))
+    let r = try run(Binaries.takedownctl, ["summary", "--db", path], in: dir)
+    #expect(r.status == 66, "\(r.stderr)")
+    #expect(r.stderr.contains("no database at \(path)"), "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+  }
+}

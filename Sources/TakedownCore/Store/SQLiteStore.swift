@@ -69,8 +69,9 @@ public final class SQLiteStore: CheckQueue {
     -> SQLiteConnection?
   {
     var c = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs, onLongWait: onLongWait)
+    var objects: Int64 = 0
     do {
-      _ = try c.scalar("SELECT count(*) FROM sqlite_master")
+      objects = try c.scalar("SELECT count(*) FROM sqlite_master") ?? 0
     } catch let e as SQLiteError where e.code & 0xff == SQLITE_NOTADB {
       throw StoreError.notADatabase(path, e.message)
     } catch let e as SQLiteError
@@ -80,8 +81,10 @@ public final class SQLiteStore: CheckQueue {
       // shared memory a WAL reader needs. Without a -wal file, all committed data is in the main file
       // and no writer is at work (a writer keeps its -wal file), so it reads the file as it is.
       c = try SQLiteConnection(path: path, readOnly: true, immutable: true, busyTimeoutMs: busyTimeoutMs)
-      _ = try c.scalar("SELECT count(*) FROM sqlite_master")
+      objects = try c.scalar("SELECT count(*) FROM sqlite_master") ?? 0
     }
+    // A SQLite file with nothing in it: no queue yet, and reading must not make one.
+    if objects == 0 { throw StoreError.noDatabase(path) }
     try c.execute("PRAGMA temp_store = MEMORY")
     return try schemaIsBehind(c) ? nil : c
   }
