@@ -156,6 +156,7 @@ extension CLIDatabaseTests {
     let dir = TempDir()
     let sub = dir.path + "/ro"
     try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
+    defer { chmod(sub, 0o755) }  // so that the temporary directory can be removed
     chmod(dir.path, 0o755)
     chmod(sub, 0o755)
     let db = sub + "/takedown.sqlite"
@@ -176,7 +177,10 @@ extension CLIDatabaseTests {
       let s = try Unprivileged.takedownctl(["summary", "--json", "--db", db], in: dir)
       #expect(try jsonObject(s.stdout)["total"] as? Int == 2, "\(when)")
     }
+    // Not even its owner may write the directory (when the suite does not run as root, the reader is the owner).
+    chmod(sub, 0o555)
     try readAll("without -wal/-shm")
+    chmod(sub, 0o755)
     // A writer at work (its -wal and -shm exist, readable like the database): reads see its commits.
     let writer = try SQLiteConnection(path: db)
     try writer.execute("PRAGMA journal_mode = WAL")
