@@ -39,6 +39,8 @@ struct Enqueue: ParsableCommand {
     if let reportedAt, Timestamp.parse(reportedAt) == nil {
       throw ValidationError("--reported-at '\(reportedAt)' is not an ISO 8601 date")
     }
+    let options = ReportMetadata(campaign: campaign, notice: notice, rightholder: rightholder, work: work)
+    if let why = options.controlCharacterProblem { throw ValidationError("--" + why) }
   }
 
   func run() throws {
@@ -62,6 +64,10 @@ struct Enqueue: ParsableCommand {
           throw ExitCode(SysExit.noInput.rawValue)
         }
         defer { if fd != 0 { close(fd) } }
+        if let why = notAReadableFile(fd) {
+          printError("takedownctl: cannot read \(file): \(why)")
+          throw ExitCode(SysExit.noInput.rawValue)
+        }
         let name = file == "-" ? "<stdin>" : file
         let maxLine = 16_384
         var reader = LineReader(fd: fd, maxLine: maxLine)
@@ -93,7 +99,7 @@ struct Enqueue: ParsableCommand {
     }
     let c = importer.counts
     warnAboutCancelled(c)
-    print("new \(c.new), already queued \(c.alreadyQueued), rejected \(importer.rejected)")
+    Output.line("new \(c.new), already queued \(c.alreadyQueued), rejected \(importer.rejected)")
     if importer.rejected > 0 { throw ExitCode(SysExit.dataError.rawValue) }
   }
 }

@@ -15,14 +15,17 @@ struct Events: ParsableCommand {
       """)
 
   @OptionGroup var database: DatabaseOptions
-  @Option(name: .long, help: "Only transitions at or after this time (ISO 8601; UTC when no zone).")
+  @Option(
+    name: .long,
+    help: "Only transitions at or after this time (ISO 8601, UTC without a zone, or a duration back from now such as 7d)."
+  )
   var since: String?
   @Flag(name: .long, help: "Keep printing new transitions until interrupted.") var follow = false
   @Flag(name: .long, help: "One JSON object per line.") var json = false
 
   func validate() throws {
-    if let since, Timestamp.parse(since) == nil {
-      throw ValidationError("--since '\(since)' is not an ISO 8601 date or date-time")
+    if let since, ReportFilter.parseSince(since, now: 0) == nil {
+      throw ValidationError("--since '\(since)' is not an ISO 8601 date (2026-03-01, 2026-03-01T12:00Z) or a duration such as 7d")
     }
   }
 
@@ -38,8 +41,8 @@ struct Events: ParsableCommand {
       signal(SIGTERM, SIG_DFL)
       signal(SIGINT, SIG_DFL)
     }
-    let store = try database.open(create: false)
-    let sinceMs = since.flatMap(Timestamp.parse)
+    let store = try database.open(create: false, readOnly: true)
+    let sinceMs = since.flatMap { ReportFilter.parseSince($0, now: Timestamp.nowMs()) }
     var last: Int64 = try withStoreErrors { follow && sinceMs == nil ? try store.eventIDBeforeLast(10) : 0 }
     while true {
       let batch = try withStoreErrors { try store.events(afterID: last, since: sinceMs, limit: 10_000) }
@@ -50,17 +53,14 @@ struct Events: ParsableCommand {
           if json {
             text += t.json.rendered() + "\n"
           } else {
-            text += "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason ?? "-")  \(t.url)\n"
+            text +=
+              "\(Timestamp.iso(t.at))  \(t.from.rawValue) → \(t.to.rawValue)  \(t.reason?.terminalSafe ?? "-")  "
+              + "\(t.url.terminalSafe)\n"
           }
         }
-        // Unbuffered: a pipe to grep or a log shipper sees each batch at once.
-        var bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-          let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + off, $0.count - off) }
-          if n <= 0 { throw ExitCode(SysExit.ioError.rawValue) }
-          off += n
-        }
+        // Each batch at once: a pipe to grep or a log shipper sees it without waiting for a full buffer.
+        Output.write(text)
+        try Output.flush()
         last = batch.last!.id
         if batch.count == 10_000 { continue }
       }

@@ -7,8 +7,9 @@ struct Export: ParsableCommand {
     discussion: """
       One row per report: a URL reported in two campaigns (or under two notices) gives two rows with the \\
       same URL columns and url_id. Columns: url, campaign, notice, rightholder, work, reported_at, \\
-      deadline, the extra fields of imported reports, then url_id, host, status, reason, http_status, \\
-      taken_down_at, first_taken_down_at, last_checked_at, final_url (of the latest check), checks. \\
+      deadline, the extra fields of imported reports, then url_id, host, status, reason, http_status (of \\
+      the check that decided the status), taken_down_at, first_taken_down_at, last_checked_at, \\
+      last_check_reason, last_check_http_status, final_url (of the latest check), checks. \\
       Times are ISO 8601 UTC. The CSV (RFC 4180, CRLF) imports back with `takedownctl import`. Rows are \\
       streamed: memory stays constant whatever the count.
       """)
@@ -38,7 +39,7 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let filter = ExportFilter(
       campaign: campaign, host: host, status: status.flatMap(URLStatus.init(rawValue:)),
@@ -97,6 +98,6 @@ struct Export: ParsableCommand {
       printError("takedownctl: writing \(output): \(err)")
       throw ExitCode(SysExit.ioError.rawValue)
     }
-    if output != "-" { print("exported \(rows) rows to \(output)") }
+    if output != "-" { Output.line("exported \(rows) rows to \(output)") }
   }
 }

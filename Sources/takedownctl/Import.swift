@@ -30,6 +30,10 @@ struct Import: ParsableCommand {
       throw ExitCode(SysExit.noInput.rawValue)
     }
     defer { if fd != 0 { close(fd) } }
+    if let why = notAReadableFile(fd) {
+      printError("takedownctl: cannot read \(csv): \(why)")
+      throw ExitCode(SysExit.noInput.rawValue)
+    }
     let name = csv == "-" ? "<stdin>" : csv
     let store = try database.open(create: true)
     try withStoreErrors { try store.tuneForBulkWrites() }
@@ -74,7 +78,7 @@ struct Import: ParsableCommand {
     }
     let c = importer.counts
     warnAboutCancelled(c)
-    print(
+    Output.line(
       "rows \(importer.rows): new \(c.new), already queued \(c.alreadyQueued), reports added \(c.reportsAdded), "
         + "duplicates \(importer.accepted - c.reportsAdded), rejected \(importer.rejected)")
     if importer.rejected > 0 { throw ExitCode(SysExit.dataError.rawValue) }

@@ -19,7 +19,7 @@ struct Reactivate: ParsableCommand {
       }
       switch try withStoreErrors({ try store.reactivate(id: rec.id, now: Timestamp.nowMs()) }) {
       case .reactivated:
-        print("reactivated \(rec.url)")
+        Output.line("reactivated \(rec.url)")
       case .notCancelled(let status):
         printError("takedownctl: \(rec.url) is \(status.rawValue), not cancelled: left as it is")
         problems += 1

@@ -44,7 +44,7 @@ struct Report: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let filter = filters.filter(now: now)
     let page = try withStoreErrors {
@@ -62,6 +62,6 @@ struct Report: ParsableCommand {
       printError("takedownctl: writing \(html): \(err)")
       throw ExitCode(SysExit.ioError.rawValue)
     }
-    if html != "-" { print("wrote \(html)") }
+    if html != "-" { Output.line("wrote \(html)") }
   }
 }

@@ -9,30 +9,31 @@ struct Status: ParsableCommand {
   @Argument(help: "The URL (any spelling of it) or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     if json {
-      print(rec.json.rendered(pretty: true))
+      Output.line(rec.json.rendered(pretty: true))
       return
     }
     func t(_ v: Int64?) -> String { v.map(Timestamp.iso) ?? "-" }
     var lines = [
-      "url:             \(rec.url)",
+      "url:             \(rec.url.terminalSafe)",
       "id:              \(rec.id)",
       "status:          \(rec.status.rawValue)",
-      "reason:          \(rec.reason ?? "-")",
+      // Reason and HTTP status of the check that decided the status; the latest check may differ.
+      "reason:          \(rec.reason?.terminalSafe ?? "-")",
       "http status:     \(rec.httpStatus.map(String.init) ?? "-")",
       "checks:          \(rec.checks)",
-      "last checked:    \(t(rec.lastCheckedAt))",
+      "last check:      \(rec.lastCheck?.line ?? t(rec.lastCheckedAt))",
       "next check:      \(t(rec.nextCheckAt))",
       "first online:    \(t(rec.firstOnlineAt))",
       "taken down:      \(t(rec.takenDownAt))",
     ]
     if let u = rec.unreachableSince { lines.append("unreachable since: \(t(u))") }
     if let g = rec.givenUpAt { lines.append("given up:        \(t(g)) (unreachable longer than give_up_after)") }
-    if let h = rec.leaseHolder { lines.append("leased by:       \(h) until \(t(rec.leaseUntil))") }
+    if let h = rec.leaseHolder { lines.append("leased by:       \(h.terminalSafe) until \(t(rec.leaseUntil))") }
     for r in rec.reports { lines.append("report:          " + r.line) }
-    print(lines.joined(separator: "\n"))
+    Output.line(lines.joined(separator: "\n"))
   }
 }
 
@@ -56,22 +57,24 @@ struct List: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
-    let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit)
+    let store = try database.open(create: false, readOnly: true)
+    let filter = ListFilter(status: status.flatMap(URLStatus.init(rawValue:)), host: host, campaign: campaign, limit: limit,
+      withReports: json)
     var first = true
-    if json { print("[", terminator: "") }
+    if json { Output.write("[") }
     try withStoreErrors {
       try store.list(filter) { rec in
         if json {
-          print((first ? "\n  " : ",\n  ") + rec.json.rendered(), terminator: "")
+          Output.write((first ? "\n  " : ",\n  ") + rec.json.rendered())
         } else {
-          print(
-            "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url)")
+          Output.line(
+            "\(rec.id)\t\(rec.status.rawValue)\t\(rec.reason?.terminalSafe ?? "-")\t\(rec.httpStatus.map(String.init) ?? "-")\t\(rec.url.terminalSafe)")
         }
         first = false
+        try Output.check()
       }
     }
-    if json { print(first ? "]" : "\n]") }
+    if json { Output.line(first ? "]" : "\n]") }
   }
 }
 
@@ -83,22 +86,23 @@ struct History: ParsableCommand {
   @Argument(help: "The URL or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     let checks = try withStoreErrors { try store.history(urlID: rec.id) }
     if json {
-      print(
+      Output.line(
         JSON.object([
           ("url", .string(rec.url)), ("id", .int(rec.id)), ("status", .string(rec.status.rawValue)),
           ("checks", .array(checks.map(\.json))),
         ]).rendered(pretty: true))
       return
     }
-    print("\(rec.url) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
+    Output.line("\(rec.url.terminalSafe) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
     for c in checks {
-      print(
-        "\(Timestamp.iso(c.checkedAt))\t\(c.observed)\t\(c.status)\t\(c.reason)\thttp \(c.httpStatus.map(String.init) ?? "-")"
-          + "\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms\t\(c.remoteIP ?? "-")\t\(c.finalURL ?? "-")")
+      Output.line(
+        "\(Timestamp.iso(c.checkedAt))\t\(c.observed.terminalSafe)\t\(c.status.terminalSafe)\t\(c.reason.terminalSafe)"
+          + "\thttp \(c.httpStatus.map(String.init) ?? "-")\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms"
+          + "\t\(c.remoteIP?.terminalSafe ?? "-")\t\(c.finalURL?.terminalSafe ?? "-")")
     }
   }
 }
@@ -123,12 +127,12 @@ struct Summary: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let now = Timestamp.nowMs()
     let report = try withStoreErrors {
       try SummaryReport.load(from: store, now: now, filter: filters.filter(now: now), topHosts: top)
     }
-    print(json ? report.json.rendered(pretty: true) : report.text)
+    Output.line(json ? report.json.rendered(pretty: true) : report.text)
   }
 }
 
@@ -136,7 +140,7 @@ struct Cancel: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Withdraw URLs: they are never checked again.")
 
   @OptionGroup var database: DatabaseOptions
-  @Argument(help: "URLs or ids.") var urlsOrIDs: [String]
+  @Argument(help: ArgumentHelp("The URLs (any spelling) or their ids.", valueName: "url-or-id")) var urlsOrIDs: [String]
 
   func run() throws {
     let store = try database.open(create: false)
@@ -148,7 +152,7 @@ struct Cancel: ParsableCommand {
         continue
       }
       _ = try withStoreErrors { try store.cancel(id: rec.id, now: Timestamp.nowMs()) }
-      print("cancelled \(rec.url)")
+      Output.line("cancelled \(rec.url.terminalSafe)")
     }
     if missing > 0 { throw ExitCode(SysExit.dataError.rawValue) }
   }
@@ -163,9 +167,9 @@ struct Evidence: ParsableCommand {
   @Argument(help: "The URL or its id.") var urlOrID: String
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
     let record = try withStoreErrors { try EvidenceRecord.load(from: store, url: rec) }
-    print(json ? record.json.rendered(pretty: true) : record.text)
+    Output.line(json ? record.json.rendered(pretty: true) : record.text)
   }
 }

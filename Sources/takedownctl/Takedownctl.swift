@@ -11,13 +11,33 @@ struct Takedownctl: ParsableCommand {
       Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
       Report.self, Evidence.self, Cancel.self, Reactivate.self,
     ])
+
+  /// ArgumentParser's `main`, plus the one check of standard output every command gets: whatever a
+  /// command (or a help text) wrote must have arrived, else exit 74 with a message.
+  static func main() {
+    var status: Int32 = 0
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch is Output.Failed {
+      // `finish` says what failed.
+    } catch {
+      let code = exitCode(for: error)
+      let message = fullMessage(for: error)
+      if !message.isEmpty {
+        if code == .success { Output.line(message) } else { printError(message) }
+      }
+      status = code.rawValue
+    }
+    Glibc.exit(Output.finish(status: status))
+  }
 }
 
 /// Options every subcommand shares: where the database is.
 struct DatabaseOptions: ParsableArguments {
   @Option(
     name: .long,
-    help: "Database file (default: the database of --config, $TAKEDOWN_CONFIG or /etc/takedown/takedown.toml, else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite)."
+    help: "Database file (default: the database of --config, $TAKEDOWN_CONFIG or /etc/takedown/takedown.toml, whose relative path is taken in $STATE_DIRECTORY or /var/lib/takedownd as the service does; else $STATE_DIRECTORY/takedown.sqlite or ./takedown.sqlite)."
   )
   var db: String?
 
@@ -29,54 +49,64 @@ struct DatabaseOptions: ParsableArguments {
   /// Where systemd's StateDirectory=takedownd puts the service's relative database path.
   static let serviceStateDirectory = "/var/lib/takedownd"
 
+  /// The database's path. A config named by $TAKEDOWN_CONFIG, the installed service config, or
+  /// `--config /etc/takedown/takedown.toml` is the service's: its relative `database` is resolved as the
+  /// service resolves it ($STATE_DIRECTORY, else /var/lib/takedownd), never against the working
+  /// directory, so the same environment always reaches the same database. Another `--config FILE` is
+  /// read as `takedownd --config FILE` run by hand reads it: relative to the working directory.
   func path() throws -> String {
-    var cfg = Config()
     let env = ProcessInfo.processInfo.environment
+    var configPath = config
+    var isServiceConfig = config.map { ($0 as NSString).standardizingPath == Self.serviceConfig } ?? false
     if db == nil && config == nil {
-      // Same lookup as the service: $TAKEDOWN_CONFIG, else the installed config, else the defaults.
-      let implicit = env["TAKEDOWN_CONFIG"] ?? (FileManager.default.fileExists(atPath: Self.serviceConfig) ? Self.serviceConfig : nil)
-      if let implicit {
-        do {
-          cfg = try ConfigLoader.load(path: implicit)
-        } catch {
-          printError("takedownctl: \(error)")
-          throw ExitCode(SysExit.config.rawValue)
-        }
-        if env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") && implicit == Self.serviceConfig {
-          return Self.serviceStateDirectory + "/" + cfg.database
-        }
+      if let named = env["TAKEDOWN_CONFIG"], !named.isEmpty {
+        configPath = named
+      } else if FileManager.default.fileExists(atPath: Self.serviceConfig) {
+        configPath = Self.serviceConfig
       }
+      isServiceConfig = configPath != nil
     }
-    if let config {
+    var cfg = Config()
+    if let configPath {
       do {
-        cfg = try ConfigLoader.load(path: config)
+        cfg = try ConfigLoader.load(path: configPath)
       } catch {
         printError("takedownctl: \(error)")
         throw ExitCode(SysExit.config.rawValue)
       }
-      if db == nil && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/")
-        && (config as NSString).standardizingPath == Self.serviceConfig
-      {
-        return Self.serviceStateDirectory + "/" + cfg.database
-      }
+    }
+    if db == nil && isServiceConfig && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") {
+      return Self.serviceStateDirectory + "/" + cfg.database
     }
     return DatabaseLocation.resolve(flag: db, config: cfg)
   }
 
-  /// Opens the database; read-only commands refuse to create one (exit 66).
-  func open(create: Bool) throws -> SQLiteStore {
+  /// Opens the database. Reading commands (`readOnly`) open it read-only and never create one (exit 66);
+  /// `create: false` refuses to create one too. A file that is not a takedown database, or is a newer
+  /// takedown's, exits 78.
+  func open(create: Bool, readOnly: Bool = false) throws -> SQLiteStore {
     let p = try path()
     do {
       // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
-      return try SQLiteStore(path: p, create: create, busyTimeoutMs: 60_000)
+      return try SQLiteStore(
+        path: p, create: create && !readOnly, readOnly: readOnly, busyTimeoutMs: 60_000,
+        onLongWait: { printError("takedownctl: database is locked by another writer; waiting up to 60 s") })
     } catch let e as StoreError {
       printError("takedownctl: \(e)")
-      throw ExitCode(SysExit.noInput.rawValue)
+      throw ExitCode(e.exitCode.rawValue)
     } catch {
       printError("takedownctl: cannot open \(p): \(error)")
       throw ExitCode((error as? SQLiteError)?.isDiskFull == true ? SysExit.ioError.rawValue : SysExit.cantCreate.rawValue)
     }
   }
+}
+
+/// Why an input file that opened cannot be read as one, or nil: open(2) succeeds on a directory, and
+/// only the first read fails (EISDIR), which looked like an I/O error (74) instead of a bad input (66).
+func notAReadableFile(_ fd: Int32) -> String? {
+  var st = stat()
+  guard fstat(fd, &st) == 0 else { return String(cString: strerror(errno)) }
+  return st.st_mode & S_IFMT == S_IFDIR ? String(cString: strerror(EISDIR)) : nil
 }
 
 func printError(_ s: String) {

@@ -91,7 +91,7 @@ struct Takedownd: AsyncParsableCommand {
       throw ExitCode(error.isDiskFull ? 74 : 70)
     } catch let error as StoreError {
       logger.critical("database failure", metadata: ["error": "\(error)"])
-      throw ExitCode(66)
+      throw ExitCode(error.exitCode.rawValue)
     }
     if once {
       let store = try SQLiteStore(path: path)

@@ -23,6 +23,18 @@ import Testing
     #expect(o.transition?.from == .pending && o.transition?.to == .online)
   }
 
+  /// Only a check that sets the reason decides the URL's HTTP status: a taken_down URL keeps the ones of
+  /// the removal that confirmed it through later removals and transient failures.
+  @Test(arguments: URLStatus.allCases.filter { $0 != .cancelled }, [Observation.online, .removed, .transient])
+  func aCheckDecidesTheReasonUnlessItLeavesATakenDownURLTakenDown(status: URLStatus, observation: Observation) {
+    let old = ScheduleState(status: status, reason: .http404, removalStreak: 2)
+    let reason: Reason = observation == .online ? .http200 : observation == .removed ? .http410 : .http5xx
+    let o = SchedulePolicy.apply(old, observation: observation, reason: reason, now: now, config: config)
+    let keeps = status == .takenDown && observation != .online
+    #expect(o.decided == !keeps)
+    #expect(o.state.reason == (keeps ? .http404 : reason))
+  }
+
   @Test func removalNeedsConfirmations() {
     var s = ScheduleState(status: .online, firstOnlineAt: now - 1000)
     var o = SchedulePolicy.apply(s, observation: .removed, reason: .http404, now: now, config: config)

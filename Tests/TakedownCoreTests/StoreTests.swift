@@ -227,7 +227,10 @@ final class TempDir {
   @Test func refusesADatabaseFromANewerVersion() throws {
     let store = try SQLiteStore(path: dbPath)
     try store.db.execute("INSERT INTO schema_migrations VALUES ('9999_future', 0)")
-    #expect(throws: SQLiteError.self) { try SQLiteStore(path: dbPath) }
+    let error = #expect(throws: StoreError.self) { try SQLiteStore(path: dbPath) }
+    #expect(error?.description.hasSuffix("created by a newer takedown: schema 9999_future unknown, upgrade the binaries") == true)
+    #expect(error?.exitCode == .config)
+    #expect(throws: StoreError.self) { try SQLiteStore(path: dbPath, create: false, readOnly: true) }
   }
 
   @Test func aLongLivedReaderSeesNewWrites() throws {

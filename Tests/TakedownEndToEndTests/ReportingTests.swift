@@ -87,8 +87,8 @@ import Testing
     let csv = #"""
       url,campaign,notice,rightholder,work,reported_at,deadline,platform,ticket
       https://a.example/1,c1,N1,"Studio, Inc.","The ""Film""",2026-03-01T10:15:30.250+02:00,2026-03-08,yt,T-1
-      https://a.example/1,c2,N9,Other,"Two
-      lines",2026-02-01,,,T-2
+      https://a.example/1,c2,N9,Other,Two,2026-02-01,,,"T-2
+      second line"
       https://b.example/x?y=1,c1,N1,Studio,Film,2026-03-01,,vimeo,
       https://b.example/ünï,,,,,2026-03-03,2026-03-04T00:00:00Z,,
 
@@ -127,8 +127,9 @@ import Testing
     #expect(first["http_status"] == "404")
     #expect(first["final_url"] == "https://a.example/1")
     #expect(first["checks"] == "1")
-    #expect(one.rows[1]["work"] == "Two\nlines")
-    #expect(one.rows[1]["ticket"] == "T-2")
+    #expect(one.rows[1]["work"] == "Two")
+    // A line break is refused in report fields, kept in extra fields (export writes them quoted).
+    #expect(one.rows[1]["ticket"] == "T-2\nsecond line")
     #expect(one.rows[1]["platform"] == "")
     // Within an import batch, URLs are stored in URL order.
     #expect(one.rows.map { $0["url"]! }.last == "https://b.example/x?y=1")

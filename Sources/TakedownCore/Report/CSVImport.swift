@@ -21,7 +21,7 @@ public struct CSVImportHeader: Sendable {
   /// Columns `takedownctl export` adds after the report's: observations, not report metadata.
   public static let stateColumns: Set<String> = [
     "url_id", "host", "status", "reason", "http_status", "taken_down_at", "first_taken_down_at",
-    "last_checked_at", "final_url", "checks",
+    "last_checked_at", "last_check_reason", "last_check_http_status", "final_url", "checks",
   ]
 
   public let names: [String]
@@ -80,6 +80,7 @@ public struct CSVImportHeader: Sendable {
     }
     var report = ReportMetadata(
       campaign: value(.campaign), notice: value(.notice), rightholder: value(.rightholder), work: value(.work))
+    if let why = report.controlCharacterProblem { return .failure(.badRow(why)) }
     for (f, name) in [(Field.reportedAt, "reported_at"), (.deadline, "deadline")] {
       guard let text = value(f) else { continue }
       guard let t = Timestamp.parse(text) else {

@@ -69,14 +69,14 @@ public struct EvidenceRecord: Sendable {
   public var text: String {
     var out: [String] = []
     out.append("Takedown evidence record")
-    out.append("URL:               \(url.url)")
+    out.append("URL:               \(url.url.terminalSafe)")
     out.append("Queue id:          \(url.id)")
     for r in url.reports { out.append("Report:            " + r.line) }
-    out.append("Current status:    \(url.status.rawValue)\(url.reason.map { " (\($0))" } ?? "")")
+    out.append("Current status:    \(url.status.rawValue)\(url.reason.map { " (\($0.terminalSafe))" } ?? "")")
     if let first = checks.first, let last = checks.last {
       out.append(
         "Checks:            \(checks.count), from \(Timestamp.iso(first.checkedAt)) to \(Timestamp.iso(last.checkedAt))"
-          + (vantages.isEmpty ? "" : ", vantage \(vantages.joined(separator: ", "))"))
+          + (vantages.isEmpty ? "" : ", vantage \(vantages.joined(separator: ", ").terminalSafe)"))
     } else {
       out.append("Checks:            none yet")
     }
@@ -92,15 +92,16 @@ public struct EvidenceRecord: Sendable {
     if run.isEmpty {
       out.append("Seen removed:      no removal seen\(lastOnline == nil ? "" : " since it was last seen online")")
     } else {
-      out.append("Seen removed:      \(Timestamp.iso(run[0].checkedAt)) (\(run[0].reason)), \(run.count) removal check(s)")
+      out.append(
+        "Seen removed:      \(Timestamp.iso(run[0].checkedAt)) (\(run[0].reason.terminalSafe)), \(run.count) removal check(s)")
       for (n, c) in run.enumerated() {
-        out.append("  Removal check \(n + 1) at \(Timestamp.iso(c.checkedAt)): \(c.reason)")
+        out.append("  Removal check \(n + 1) at \(Timestamp.iso(c.checkedAt)): \(c.reason.terminalSafe)")
         out += Self.detail(c).map { "  " + $0 }
       }
     }
     if let confirmed = confirmedAt {
       out.append(
-        "Confirmed taken down: \(Timestamp.iso(confirmed.at))\(confirmed.reason.map { " (\($0))" } ?? "")")
+        "Confirmed taken down: \(Timestamp.iso(confirmed.at))\(confirmed.reason.map { " (\($0.terminalSafe))" } ?? "")")
     }
     if let g = url.givenUpAt { out.append("Given up (persistently unreachable): \(Timestamp.iso(g))") }
     let back = reappearances
@@ -112,18 +113,22 @@ public struct EvidenceRecord: Sendable {
 
   static func detail(_ c: CheckRecord) -> [String] {
     var lines: [String] = []
-    var first = "  \(c.method ?? "GET") → "
+    // Headers, redirects and the final URL are what a server sent: escaped, like every stored text.
+    var first = "  \(c.method?.terminalSafe ?? "GET") → "
     first += c.httpStatus.map { "HTTP \($0)" } ?? "no HTTP answer (curl code \(c.curlCode))"
-    if let ip = c.remoteIP { first += " from \(ip)" }
-    if let v = c.vantage { first += ", vantage \(v)" }
+    if let ip = c.remoteIP { first += " from \(ip.terminalSafe)" }
+    if let v = c.vantage { first += ", vantage \(v.terminalSafe)" }
     first += ", attempt \(c.attempt)"
     lines.append(first)
-    for hop in c.redirectChain { lines.append("  redirect:  \(hop.status) → \(hop.location ?? "(no Location)")") }
-    if let f = c.finalURL { lines.append("  final URL: \(f)") }
-    if let m = c.matched { lines.append("  matched:   \(m)\(c.rule.map { " (\($0))" } ?? "")") }
+    for hop in c.redirectChain {
+      lines.append("  redirect:  \(hop.status) → \(hop.location?.terminalSafe ?? "(no Location)")")
+    }
+    if let f = c.finalURL { lines.append("  final URL: \(f.terminalSafe)") }
+    if let m = c.matched { lines.append("  matched:   \(m.terminalSafe)\(c.rule.map { " (\($0.terminalSafe))" } ?? "")") }
     let headers = c.headers
     if !headers.isEmpty {
-      lines.append("  headers:   " + headers.map { "\(displayName($0.0)): \($0.1)" }.joined(separator: "; "))
+      lines.append(
+        "  headers:   " + headers.map { "\(displayName($0.0).terminalSafe): \($0.1.terminalSafe)" }.joined(separator: "; "))
     }
     if let sha = c.bodySHA256 { lines.append("  body:      \(c.bytes) bytes read, SHA-256 \(sha)") }
     let t = c.timings

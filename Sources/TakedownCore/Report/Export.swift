@@ -29,15 +29,19 @@ public struct ExportRow: Sendable {
   public var takenDownAt: Int64?
   public var firstTakenDownAt: Int64?
   public var lastCheckedAt: Int64?
+  /// Reason and HTTP status of the latest check (`reason` and `httpStatus` are the deciding check's).
+  public var lastCheckReason: String?
+  public var lastCheckHTTPStatus: Int?
   public var finalURL: String?
   public var checks: Int
 
   /// The report's columns, in the order `import` reads them.
   public static let reportColumns = ["url", "campaign", "notice", "rightholder", "work", "reported_at", "deadline"]
-  /// The URL's state after the extra columns (`import` ignores these).
+  /// The URL's state after the extra columns (`import` ignores these): `reason` and `http_status` of the
+  /// check that decided the status, then the latest check's time, reason, HTTP status and final URL.
   public static let stateColumns = [
     "url_id", "host", "status", "reason", "http_status", "taken_down_at", "first_taken_down_at", "last_checked_at",
-    "final_url", "checks",
+    "last_check_reason", "last_check_http_status", "final_url", "checks",
   ]
 
   static func iso(_ t: Int64?) -> String { t.map(Timestamp.iso) ?? "" }
@@ -50,7 +54,8 @@ public struct ExportRow: Sendable {
     for k in extraKeys { out.append(extra.first { $0.0 == k }?.1 ?? "") }
     out += [
       String(urlID), host, status, reason ?? "", httpStatus.map(String.init) ?? "", Self.iso(takenDownAt),
-      Self.iso(firstTakenDownAt), Self.iso(lastCheckedAt), finalURL ?? "", String(checks),
+      Self.iso(firstTakenDownAt), Self.iso(lastCheckedAt), lastCheckReason ?? "",
+      lastCheckHTTPStatus.map(String.init) ?? "", finalURL ?? "", String(checks),
     ]
     return out
   }
@@ -63,6 +68,7 @@ public struct ExportRow: Sendable {
       ("url_id", .int(urlID)), ("host", .string(host)), ("status", .string(status)), ("reason", .optional(reason)),
       ("http_status", .optional(httpStatus)), ("taken_down_at", .time(takenDownAt)),
       ("first_taken_down_at", .time(firstTakenDownAt)), ("last_checked_at", .time(lastCheckedAt)),
+      ("last_check_reason", .optional(lastCheckReason)), ("last_check_http_status", .optional(lastCheckHTTPStatus)),
       ("final_url", .optional(finalURL)), ("checks", .int(Int64(checks))),
     ])
   }
@@ -118,8 +124,10 @@ extension SQLiteStore {
       """
       SELECT u.url, r.campaign, r.notice, r.rightholder, r.work, r.reported_at, r.deadline, r.extra,
         u.id, u.host, u.status, u.reason, u.http_status, u.taken_down_at, u.first_taken_down_at, u.last_checked_at,
-        (SELECT c.final_url FROM checks c WHERE c.url_id = u.id ORDER BY c.attempt DESC LIMIT 1), u.checks
+        lc.reason, lc.http_status, lc.final_url, u.checks
       FROM urls u CROSS JOIN reports r ON r.url_id = u.id
+        LEFT JOIN checks lc
+          ON lc.url_id = u.id AND lc.attempt = (SELECT max(c.attempt) FROM checks c WHERE c.url_id = u.id)
       WHERE \(w.sql)
       ORDER BY u.id, ifnull(r.campaign, ''), ifnull(r.notice, '')
       """)
@@ -133,7 +141,8 @@ extension SQLiteStore {
           extra: s.optionalText(7).flatMap(ExtraFields.decode) ?? [], urlID: s.int64(8), host: s.text(9),
           status: s.text(10), reason: s.optionalText(11), httpStatus: s.optionalInt(12),
           takenDownAt: s.optionalInt64(13), firstTakenDownAt: s.optionalInt64(14), lastCheckedAt: s.optionalInt64(15),
-          finalURL: s.optionalText(16), checks: s.int(17)))
+          lastCheckReason: s.optionalText(16), lastCheckHTTPStatus: s.optionalInt(17), finalURL: s.optionalText(18),
+          checks: s.int(19)))
     }
   }
 }

@@ -31,6 +31,10 @@ extension ExportRow {
       if let t { ByteFormat.appendISO(t, to: &out) }
     }
     out.append(44)
+    if let lastCheckReason { CSVWriter.append(field: lastCheckReason, to: &out) }
+    out.append(44)
+    if let lastCheckHTTPStatus { ByteFormat.appendInt(Int64(lastCheckHTTPStatus), to: &out) }
+    out.append(44)
     if let finalURL { CSVWriter.append(field: finalURL, to: &out) }
     out.append(44)
     ByteFormat.appendInt(Int64(checks), to: &out)
@@ -96,6 +100,14 @@ extension ExportRow {
     time(firstTakenDownAt)
     key("last_checked_at")
     time(lastCheckedAt)
+    key("last_check_reason")
+    string(lastCheckReason)
+    key("last_check_http_status")
+    if let lastCheckHTTPStatus {
+      ByteFormat.appendInt(Int64(lastCheckHTTPStatus), to: &out)
+    } else {
+      out.append(contentsOf: ByteFormat.null)
+    }
     key("final_url")
     string(finalURL)
     key("checks")

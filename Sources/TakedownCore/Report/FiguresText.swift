@@ -3,8 +3,8 @@ extension ReportFigures {
   public var textLines: [String] {
     var lines: [String] = []
     var scope: [String] = []
-    if let c = filter.campaign { scope.append("campaign \(c)") }
-    if let h = filter.host { scope.append("host \(h)") }
+    if let c = filter.campaign { scope.append("campaign \(c.terminalSafe)") }
+    if let h = filter.host { scope.append("host \(h.terminalSafe)") }
     if !scope.isEmpty { lines.append("selection: " + scope.joined(separator: ", ")) }
     lines.append("window: " + (filter.since.map { "since \(Timestamp.iso($0))" } ?? "all time"))
     let w = 18
@@ -26,13 +26,14 @@ extension ReportFigures {
     }
     if !topHostsOnline.isEmpty {
       lines.append("")
-      let hw = max(topHostsOnline.map(\.host.count).max() ?? 0, 20)
+      let hosts = topHostsOnline.map(\.host.terminalSafe)
+      let hw = max(hosts.map(\.count).max() ?? 0, 20)
       lines.append("hosts still online".padding(hw) + "  " + "URLs".leftPadding(8))
-      for h in topHostsOnline { lines.append(h.host.padding(hw) + "  " + String(h.count).leftPadding(8)) }
+      for (h, name) in zip(topHostsOnline, hosts) { lines.append(name.padding(hw) + "  " + String(h.count).leftPadding(8)) }
     }
     if !campaigns.isEmpty {
       lines.append("")
-      let names = campaigns.map { $0.campaign ?? "(none)" }
+      let names = campaigns.map { $0.campaign?.terminalSafe ?? "(none)" }
       let cw = max(names.map(\.count).max() ?? 0, 8)
       lines.append(
         "campaign".padding(cw) + "  " + "URLs".leftPadding(9) + "  " + "down".leftPadding(9) + "  "

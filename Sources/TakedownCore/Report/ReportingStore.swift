@@ -113,9 +113,10 @@ extension SQLiteStore {
     let side = SideFigures()
     let group = DispatchGroup()
     let path = db.path
+    let immutable = db.immutable
     DispatchQueue.global().async(group: group) {
       do {
-        let other = try SQLiteConnection(path: path, readOnly: true)
+        let other = try SQLiteConnection(path: path, readOnly: true, immutable: immutable)
         side.reappeared = try SQLiteStore.reappearedCount(other, f)
         side.hosts = try SQLiteStore.topHostsOnline(other, f, limit: topHosts)
         side.memberships = try SQLiteStore.campaignMemberships(other, f)

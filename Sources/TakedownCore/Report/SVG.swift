@@ -175,8 +175,12 @@ enum HTML {
       case "\"": out += "&quot;"
       case "'": out += "&#39;"
       default:
-        // Control characters are not allowed in HTML (or XML) text.
-        if c.value < 0x20 && c != "\n" && c != "\t" { out += "\u{FFFD}" } else { out.unicodeScalars.append(c) }
+        // Control characters (C0 but line feed and tab, DEL, C1) are not allowed in HTML (or XML) text.
+        if (c.value < 0x20 && c != "\n" && c != "\t") || (c.value >= 0x7F && c.value <= 0x9F) {
+          out += "\u{FFFD}"
+        } else {
+          out.unicodeScalars.append(c)
+        }
       }
     }
     return out

@@ -16,9 +16,10 @@ extension SQLiteStore {
     let side = SideTallies()
     let group = DispatchGroup()
     let path = db.path
+    let immutable = db.immutable
     DispatchQueue.global().async(group: group) {
       do {
-        let other = try SQLiteConnection(path: path, readOnly: true)
+        let other = try SQLiteConnection(path: path, readOnly: true, immutable: immutable)
         side.times = try other.transaction(immediate: false) { try SQLiteStore.takedownTimes(other, campaigns: true) }
       } catch {
         side.error = error

@@ -40,6 +40,10 @@ public struct ScheduleOutcome: Sendable, Equatable {
     fromStatus == state.status ? nil : (fromStatus, state.status)
   }
   public var fromStatus: URLStatus
+  /// Whether this check decided the state's reason (and so the URL's HTTP status is this check's):
+  /// false for the checks of a taken_down URL that leave it taken_down (a removal seen again, a
+  /// transient failure), which keep the reason and HTTP status of the check that confirmed the removal.
+  public var decided = true
 }
 
 /// The status state machine. Pure: the caller passes the time and the jitter draw, so every branch is
@@ -63,6 +67,7 @@ public enum SchedulePolicy {
   ) -> ScheduleOutcome {
     var s = old
     var next: Int64
+    var decided = true
     if observation != .transient {
       s.unreachableSince = nil
       s.givenUpAt = nil
@@ -80,6 +85,7 @@ public enum SchedulePolicy {
       s.removalStreak = old.removalStreak + 1
       if old.status == .takenDown {
         next = now + config.watchIntervalMs
+        decided = false
       } else if s.removalStreak >= config.confirmations {
         s.status = .takenDown
         s.reason = reason
@@ -96,6 +102,7 @@ public enum SchedulePolicy {
       let delay = backoff(failures: s.failureStreak, config: config, jitter: jitter)
       if old.status == .takenDown {
         next = now + min(delay, config.watchIntervalMs)
+        decided = false
       } else {
         let since = old.unreachableSince ?? now
         s.unreachableSince = since
@@ -115,7 +122,7 @@ public enum SchedulePolicy {
       }
     }
     if let notBefore, notBefore > next { next = notBefore }
-    return ScheduleOutcome(state: s, nextCheckAt: next, fromStatus: old.status)
+    return ScheduleOutcome(state: s, nextCheckAt: next, fromStatus: old.status, decided: decided)
   }
 
   /// base · 2^(failures−1), capped at backoff_max, spread by ±10 % (jitter 0…1, 0.5 = none) so that the

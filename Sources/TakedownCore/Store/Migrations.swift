@@ -388,6 +388,9 @@ extension SQLiteConnection {
   func migrate() throws {
     try execute(
       "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+    // A database written by a newer takedown may hold migrations we do not know: refuse to write to it.
+    let newer = try unknownMigrations()
+    if !newer.isEmpty { throw StoreError.newerSchema(path, newer) }
     for migration in Migrations.all {
       try transaction {
         let done = try scalar("SELECT count(*) FROM schema_migrations WHERE name = ?", [.text(migration.name)])
@@ -397,16 +400,21 @@ extension SQLiteConnection {
           .run([.text(migration.name), .int(Timestamp.nowMs())])
       }
     }
-    // A database written by a newer takedown may hold migrations we do not know: refuse to write to it.
+    // Another process may have migrated further meanwhile.
+    let newerNow = try unknownMigrations()
+    if !newerNow.isEmpty { throw StoreError.newerSchema(path, newerNow) }
+  }
+
+  /// The applied migrations this binary does not know (a newer takedown's), in name order.
+  func unknownMigrations() throws -> [String] {
     let known = Set(Migrations.all.map(\.name))
-    let s = try statement("SELECT name FROM schema_migrations")
+    let s = try statement("SELECT name FROM schema_migrations ORDER BY name")
+    defer { s.reset() }
+    var out: [String] = []
     while try s.step() {
       let name = s.text(0)
-      if !known.contains(name) {
-        throw SQLiteError(
-          code: SQLITE_ERROR, message: "\(path) has migration '\(name)' from a newer takedown; upgrade this binary",
-          sql: nil)
-      }
+      if !known.contains(name) { out.append(name) }
     }
+    return out
   }
 }

@@ -21,20 +21,44 @@ public struct URLRecord: Sendable {
   public var leaseUntil: Int64?
   public var unreachableSince: Int64?
   public var givenUpAt: Int64?
+  /// The latest check, which need not be the one that decided the status (`reason`, `httpStatus`): a
+  /// taken_down URL rechecked with a 503 keeps the 404's reason and status, and shows the 503 here.
+  public var lastCheck: LastCheck?
   public var reports: [Report] = []
+
+  /// What the latest check saw.
+  public struct LastCheck: Sendable {
+    public var checkedAt: Int64
+    public var observed: String
+    public var reason: String
+    public var httpStatus: Int?
+
+    /// "2026-… transient http_5xx, http 503", for people (control characters escaped).
+    public var line: String {
+      "\(Timestamp.iso(checkedAt)) \(observed.terminalSafe) \(reason.terminalSafe), http \(httpStatus.map(String.init) ?? "-")"
+    }
+
+    public var json: JSON {
+      .object([
+        ("checked_at", .time(checkedAt)), ("observed", .string(observed)), ("reason", .string(reason)),
+        ("http_status", .optional(httpStatus)),
+      ])
+    }
+  }
 
   public struct Report: Sendable {
     public var reportedAt: Int64
     public var campaign, notice, rightholder, work: String?
     public var deadline: Int64?
 
-    /// "reported 2026-…, campaign X, notice N, …": one line for people (status, evidence).
+    /// "reported 2026-…, campaign X, notice N, …": one line for people (status, evidence), with
+    /// control characters escaped.
     public var line: String {
       var parts = ["reported \(Timestamp.iso(reportedAt))"]
-      if let c = campaign { parts.append("campaign \(c)") }
-      if let n = notice { parts.append("notice \(n)") }
-      if let h = rightholder { parts.append("rightholder \(h)") }
-      if let w = work { parts.append("work \(w)") }
+      if let c = campaign { parts.append("campaign \(c.terminalSafe)") }
+      if let n = notice { parts.append("notice \(n.terminalSafe)") }
+      if let h = rightholder { parts.append("rightholder \(h.terminalSafe)") }
+      if let w = work { parts.append("work \(w.terminalSafe)") }
       if let d = deadline { parts.append("deadline \(Timestamp.iso(d))") }
       return parts.joined(separator: ", ")
     }
@@ -50,7 +74,7 @@ public struct URLRecord: Sendable {
       ("removal_streak", .int(Int64(removalStreak))), ("failure_streak", .int(Int64(failureStreak))),
       ("lease_holder", .optional(leaseHolder)), ("lease_until", .time(leaseUntil)),
       ("created_at", .time(createdAt)), ("unreachable_since", .time(unreachableSince)),
-      ("given_up_at", .time(givenUpAt)),
+      ("given_up_at", .time(givenUpAt)), ("last_check", lastCheck?.json ?? .null),
       (
         "reports",
         .array(
@@ -133,11 +157,16 @@ public struct ListFilter: Sendable {
   public var host: String?
   public var campaign: String?
   public var limit: Int?
-  public init(status: URLStatus? = nil, host: String? = nil, campaign: String? = nil, limit: Int? = nil) {
+  /// Load each URL's reports too (one more indexed query per URL: only when they are shown).
+  public var withReports: Bool
+  public init(
+    status: URLStatus? = nil, host: String? = nil, campaign: String? = nil, limit: Int? = nil, withReports: Bool = false
+  ) {
     self.status = status
     self.host = host
     self.campaign = campaign
     self.limit = limit
+    self.withReports = withReports
   }
 }
 
@@ -145,7 +174,14 @@ extension SQLiteStore {
   static let urlColumns = """
     u.id, u.url, u.host, u.status, u.reason, u.http_status, u.created_at, u.last_checked_at, u.next_check_at,
     u.first_online_at, u.taken_down_at, u.first_taken_down_at, u.checks, u.removal_streak, u.failure_streak,
-    u.lease_holder, u.lease_until, u.unreachable_since, u.given_up_at
+    u.lease_holder, u.lease_until, u.unreachable_since, u.given_up_at,
+    lc.checked_at, lc.observed, lc.reason, lc.http_status
+    """
+
+  /// `urls u` with its latest check as `lc` (the highest attempt: one seek in the (url_id, attempt) index).
+  static let urlsWithLastCheck = """
+    urls u LEFT JOIN checks lc
+      ON lc.url_id = u.id AND lc.attempt = (SELECT max(c.attempt) FROM checks c WHERE c.url_id = u.id)
     """
 
   static func record(_ s: SQLiteStatement) -> URLRecord {
@@ -155,42 +191,54 @@ extension SQLiteStore {
       lastCheckedAt: s.optionalInt64(7), nextCheckAt: s.optionalInt64(8), firstOnlineAt: s.optionalInt64(9),
       takenDownAt: s.optionalInt64(10), firstTakenDownAt: s.optionalInt64(11), checks: s.int(12),
       removalStreak: s.int(13), failureStreak: s.int(14), leaseHolder: s.optionalText(15),
-      leaseUntil: s.optionalInt64(16), unreachableSince: s.optionalInt64(17), givenUpAt: s.optionalInt64(18))
+      leaseUntil: s.optionalInt64(16), unreachableSince: s.optionalInt64(17), givenUpAt: s.optionalInt64(18),
+      lastCheck: s.isNull(19)
+        ? nil
+        : .init(checkedAt: s.int64(19), observed: s.text(20), reason: s.text(21), httpStatus: s.optionalInt(22)))
   }
 
   /// Finds a URL by id ("42") or by URL text (normalized first, so any spelling of it matches).
   public func lookup(_ idOrURL: String) throws -> URLRecord? {
     let s: SQLiteStatement
     if let id = Int64(idOrURL) {
-      s = try db.statement("SELECT \(Self.urlColumns) FROM urls u WHERE u.id = ?")
+      s = try db.statement("SELECT \(Self.urlColumns) FROM \(Self.urlsWithLastCheck) WHERE u.id = ?")
       try s.bind([.int(id)])
     } else {
       guard case .success(let n) = URLNormalizer.normalize(idOrURL) else { return nil }
-      s = try db.statement("SELECT \(Self.urlColumns) FROM urls u WHERE u.url = ?")
+      s = try db.statement("SELECT \(Self.urlColumns) FROM \(Self.urlsWithLastCheck) WHERE u.url = ?")
       try s.bind([.text(n.url)])
     }
     defer { s.reset() }
     guard try s.step() else { return nil }
     var rec = Self.record(s)
     s.reset()
+    rec.reports = try reports(urlID: rec.id)
+    return rec
+  }
+
+  /// Every report of one URL, oldest first.
+  public func reports(urlID: Int64) throws -> [URLRecord.Report] {
     let r = try db.statement(
       """
       SELECT reported_at, campaign, notice, rightholder, work, deadline FROM reports WHERE url_id = ?
       ORDER BY reported_at, id
       """)
-    try r.bind([.int(rec.id)])
+    defer { r.reset() }
+    try r.bind([.int(urlID)])
+    var out: [URLRecord.Report] = []
     while try r.step() {
-      rec.reports.append(
+      out.append(
         .init(
           reportedAt: r.int64(0), campaign: r.optionalText(1), notice: r.optionalText(2),
           rightholder: r.optionalText(3), work: r.optionalText(4), deadline: r.optionalInt64(5)))
     }
-    return rec
+    return out
   }
 
-  /// Streams URLs matching the filter, in id order.
+  /// Streams URLs matching the filter, in id order, with all their reports when `f.withReports`
+  /// (whatever campaign selected them, as `lookup` gives them).
   public func list(_ f: ListFilter, _ body: (URLRecord) throws -> Void) throws {
-    var sql = "SELECT \(Self.urlColumns) FROM urls u"
+    var sql = "SELECT \(Self.urlColumns) FROM \(Self.urlsWithLastCheck)"
     var clauses: [String] = []
     var args: [SQLiteValue] = []
     if let st = f.status {
@@ -211,7 +259,11 @@ extension SQLiteStore {
     let s = try db.statement(sql)
     defer { s.reset() }
     try s.bind(args)
-    while try s.step() { try body(Self.record(s)) }
+    while try s.step() {
+      var rec = Self.record(s)
+      if f.withReports { rec.reports = try reports(urlID: rec.id) }
+      try body(rec)
+    }
   }
 
   /// The whole check history of one URL, oldest first.

@@ -29,13 +29,32 @@ public final class SQLiteConnection {
   let handle: OpaquePointer
   public let path: String
   private var cache: [String: SQLiteStatement] = [:]
+  /// The busy handler's state, retained while the connection lives (nil: SQLite's own busy timeout).
+  private var busyWait: Unmanaged<BusyWait>?
 
-  public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 10_000) throws {
+  /// Opened with `immutable=1`: SQLite takes no locks and reads the main file only (see `immutable`).
+  public let immutable: Bool
+
+  /// `onLongWait`: called once, when a wait for another connection's lock has lasted a second (a person
+  /// at a terminal should hear why nothing happens); without it, SQLite's own busy timeout waits quietly.
+  /// `immutable` (read-only only): for a WAL database without a -wal file in a directory this process
+  /// cannot write, where SQLite cannot create the -shm file a WAL reader needs. With no -wal file, every
+  /// committed transaction is in the main file.
+  public init(
+    path: String, readOnly: Bool = false, immutable: Bool = false, busyTimeoutMs: Int32 = 10_000,
+    onLongWait: (() -> Void)? = nil
+  ) throws {
     _ = sqliteProcessSettings
     var db: OpaquePointer?
-    let flags =
+    var flags =
       (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
-    let rc = sqlite3_open_v2(path, &db, flags, nil)
+    var name = path
+    if immutable && readOnly {
+      flags |= SQLITE_OPEN_URI
+      name = "file:" + Self.uriPath(path) + "?immutable=1"
+    }
+    self.immutable = immutable && readOnly
+    let rc = sqlite3_open_v2(name, &db, flags, nil)
     guard rc == SQLITE_OK, let db else {
       let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
       if let db { sqlite3_close_v2(db) }
@@ -44,12 +63,38 @@ public final class SQLiteConnection {
     handle = db
     self.path = path
     sqlite3_extended_result_codes(db, 1)
-    sqlite3_busy_timeout(db, busyTimeoutMs)
+    if let onLongWait {
+      let wait = Unmanaged.passRetained(
+        BusyWait(timeoutMs: Int64(busyTimeoutMs), noticeAfterMs: 1000, onLongWait: onLongWait))
+      busyWait = wait
+      sqlite3_busy_handler(
+        db,
+        { context, count in
+          Unmanaged<BusyWait>.fromOpaque(context!).takeUnretainedValue().retry(count: count) ? 1 : 0
+        }, wait.toOpaque())
+    } else {
+      sqlite3_busy_timeout(db, busyTimeoutMs)
+    }
+  }
+
+  /// A file name as the path of a `file:` URI: '%', '?' and '#' percent-encoded.
+  static func uriPath(_ path: String) -> String {
+    var out = ""
+    for c in path.unicodeScalars {
+      switch c {
+      case "%": out += "%25"
+      case "?": out += "%3f"
+      case "#": out += "%23"
+      default: out.unicodeScalars.append(c)
+      }
+    }
+    return out
   }
 
   deinit {
     cache.removeAll()
     sqlite3_close_v2(handle)
+    busyWait?.release()
   }
 
   func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
@@ -134,6 +179,45 @@ public final class SQLiteConnection {
     try s.bind(args)
     guard try s.step() else { return nil }
     return s.isNull(0) ? nil : s.int64(0)
+  }
+}
+
+/// What `sqlite3_busy_timeout` does (sleep a little, retry until the timeout), plus one notice when a
+/// wait has lasted `noticeAfterMs`.
+final class BusyWait {
+  let timeoutMs: Int64
+  let noticeAfterMs: Int64
+  let onLongWait: () -> Void
+  var started: Int64 = 0
+  var noticed = false
+  /// SQLite's own schedule of sleeps (ms), then 100 ms each.
+  static let delays: [Int64] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50]
+
+  init(timeoutMs: Int64, noticeAfterMs: Int64, onLongWait: @escaping () -> Void) {
+    self.timeoutMs = timeoutMs
+    self.noticeAfterMs = noticeAfterMs
+    self.onLongWait = onLongWait
+  }
+
+  /// Called by SQLite with the number of retries so far in this wait; false gives up (SQLITE_BUSY).
+  func retry(count: Int32) -> Bool {
+    let now = Self.monotonicMs()
+    if count == 0 { started = now }
+    let waited = now - started
+    if waited >= timeoutMs { return false }
+    if !noticed && waited >= noticeAfterMs {
+      noticed = true
+      onLongWait()
+    }
+    let delay = min(Int(count) < Self.delays.count ? Self.delays[Int(count)] : 100, timeoutMs - waited)
+    usleep(useconds_t(delay * 1000))
+    return true
+  }
+
+  static func monotonicMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
   }
 }
 

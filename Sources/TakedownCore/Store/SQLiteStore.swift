@@ -18,11 +18,39 @@ public final class SQLiteStore: CheckQueue {
   /// (`CheckTallies`): per-row trigger runs were the largest part of recording a first pass. Its other
   /// writes either touch no column a trigger watches (claims, leases, summaries) or turn the triggers
   /// back on for their duration (`enqueue`, `cancel`).
-  public init(path: String, create: Bool = true, busyTimeoutMs: Int32 = 10_000, checker: Bool = false) throws {
-    if !create && access(path, F_OK) != 0 {
-      throw StoreError.noDatabase(path)
+  /// `onLongWait`: see `SQLiteConnection.init`.
+  ///
+  /// `readOnly` (reading commands): opens with SQLITE_OPEN_READONLY, so that a user who may read the
+  /// database but not write it or its directory can still read it. Only a database whose schema is
+  /// behind this binary's is opened for writing, to migrate it.
+  ///
+  /// Throws `StoreError` for a file that is not a takedown database or was written by a newer takedown
+  /// (and, without `create`, for a missing or empty file), `SQLiteError` for anything else.
+  public init(
+    path: String, create: Bool = true, readOnly: Bool = false, busyTimeoutMs: Int32 = 10_000,
+    checker: Bool = false, onLongWait: (() -> Void)? = nil
+  ) throws {
+    if !create || readOnly {
+      var st = stat()
+      guard stat(path, &st) == 0 else { throw StoreError.noDatabase(path) }
+      // SQLite would take an empty file for a new database and write one into it: a reading command
+      // must not, and an empty file is what `touch` or a failed copy leaves, not a queue.
+      if st.st_mode & S_IFMT == S_IFREG && st.st_size == 0 { throw StoreError.emptyFile(path) }
     }
-    db = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs)
+    if readOnly,
+      let reader = try Self.openForReading(path: path, busyTimeoutMs: busyTimeoutMs, onLongWait: onLongWait)
+    {
+      db = reader
+      return
+    }
+    db = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs, onLongWait: onLongWait)
+    // Before anything writes: a file that is not ours is left exactly as it was.
+    let behind: Bool
+    do {
+      behind = try Self.schemaIsBehind(db)
+    } catch let e as SQLiteError where e.code & 0xff == SQLITE_NOTADB {
+      throw StoreError.notADatabase(path, e.message)
+    }
     // WAL lets the CLI read while the daemon writes; FULL makes a committed check survive power loss,
     // and costs little because results are committed in batches.
     try db.execute("PRAGMA journal_mode = WAL")
@@ -32,9 +60,52 @@ public final class SQLiteStore: CheckQueue {
     // UPDATE of urls under the summary triggers) in memory: on disk they were ~12 temp-file writes per
     // check, a third of the daemon's CPU in the keep-alive benchmark.
     try db.execute("PRAGMA temp_store = MEMORY")
-    let applied = (try? db.scalar("SELECT count(*) FROM schema_migrations")) ?? -1
-    if applied != Int64(Migrations.all.count) { try db.migrate() }
+    if behind { try db.migrate() }
     if checker { try db.setTriggers(false) }
+  }
+
+  /// A read-only connection, or nil when the schema must be migrated first (which needs a writer).
+  private static func openForReading(path: String, busyTimeoutMs: Int32, onLongWait: (() -> Void)?) throws
+    -> SQLiteConnection?
+  {
+    var c = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs, onLongWait: onLongWait)
+    var objects: Int64 = 0
+    do {
+      objects = try c.scalar("SELECT count(*) FROM sqlite_master") ?? 0
+    } catch let e as SQLiteError where e.code & 0xff == SQLITE_NOTADB {
+      throw StoreError.notADatabase(path, e.message)
+    } catch let e as SQLiteError
+      where (e.code & 0xff == SQLITE_READONLY || e.code & 0xff == SQLITE_CANTOPEN) && access(path + "-wal", F_OK) != 0
+    {
+      // A WAL database, no -shm file, and a directory we may not write: SQLite cannot set up the
+      // shared memory a WAL reader needs. Without a -wal file, all committed data is in the main file
+      // and no writer is at work (a writer keeps its -wal file), so it reads the file as it is.
+      c = try SQLiteConnection(path: path, readOnly: true, immutable: true, busyTimeoutMs: busyTimeoutMs)
+      objects = try c.scalar("SELECT count(*) FROM sqlite_master") ?? 0
+    }
+    // A SQLite file with nothing in it: no queue yet, and reading must not make one.
+    if objects == 0 { throw StoreError.noDatabase(path) }
+    try c.execute("PRAGMA temp_store = MEMORY")
+    return try schemaIsBehind(c) ? nil : c
+  }
+
+  /// Whether this binary's migrations are not all applied yet. Throws for a database that is not
+  /// takedown's (tables, but no schema_migrations) or that holds a migration this binary does not know.
+  static func schemaIsBehind(_ c: SQLiteConnection) throws -> Bool {
+    let tables = try c.statement(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    var names: [String] = []
+    while try tables.step() { names.append(tables.text(0)) }
+    tables.reset()
+    if names.isEmpty { return true }  // a new database
+    guard names.contains("schema_migrations") else {
+      let list = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+      throw StoreError.notADatabase(c.path, "it has tables (\(list)) but no schema_migrations")
+    }
+    let unknown = try c.unknownMigrations()
+    if !unknown.isEmpty { throw StoreError.newerSchema(c.path, unknown) }
+    let applied = try c.scalar("SELECT count(*) FROM schema_migrations") ?? 0
+    return applied < Int64(Migrations.all.count)
   }
 
   /// For bulk imports: a large page cache keeps the B-trees of the URL and report indexes in memory
@@ -273,8 +344,8 @@ public final class SQLiteStore: CheckQueue {
     try db.transaction {
       let update = try db.statement(
         """
-        UPDATE urls SET status = ?4, reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
-          first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
+        UPDATE urls SET status = ?4, reason = ?5, http_status = CASE WHEN ?16 THEN ?6 ELSE http_status END,
+          last_checked_at = ?7, next_check_at = ?8, first_online_at = ?9, taken_down_at = ?10, first_taken_down_at = ?11, checks = checks + 1,
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
@@ -284,8 +355,8 @@ public final class SQLiteStore: CheckQueue {
       // anything to do. (A trigger that may fire also makes SQLite keep a statement journal for the update.)
       let updateSame = try db.statement(
         """
-        UPDATE urls SET reason = ?5, http_status = ?6, last_checked_at = ?7, next_check_at = ?8,
-          first_online_at = ?9, checks = checks + 1,
+        UPDATE urls SET reason = ?5, http_status = CASE WHEN ?16 THEN ?6 ELSE http_status END,
+          last_checked_at = ?7, next_check_at = ?8, first_online_at = ?9, checks = checks + 1,
           removal_streak = ?12, failure_streak = ?13, unreachable_since = ?14, given_up_at = ?15,
           lease_holder = NULL, lease_until = NULL
         WHERE id = ?1 AND attempt = ?2 AND lease_holder = ?3
@@ -325,6 +396,9 @@ public final class SQLiteStore: CheckQueue {
         u.bind(Int64(st.failureStreak), at: 13)
         u.bind(st.unreachableSince, at: 14)
         u.bind(st.givenUpAt, at: 15)
+        // urls.reason and urls.http_status are those of the check that decided the status: a 503 on a
+        // taken_down URL must not show beside the 404 that took it down (the latest check is in checks).
+        u.bind(Int64(outcome.decided ? 1 : 0), at: 16)
         try u.step()
         guard db.changes == 1 else {
           stats.stale += 1
@@ -525,9 +599,33 @@ public final class SQLiteStore: CheckQueue {
 /// Errors of the store that are not SQLite's own.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
   case noDatabase(String)
+  /// A file of 0 bytes where a reading command expected a database.
+  case emptyFile(String)
+  /// Not a SQLite database, or one that is not takedown's: the path and what is wrong.
+  case notADatabase(String, String)
+  /// Written by a newer takedown: the path and the migrations this binary does not know.
+  case newerSchema(String, [String])
+
   public var description: String {
     switch self {
     case .noDatabase(let p): return "no database at \(p) (enqueue URLs with takedownctl enqueue first, or pass --db)"
+    case .emptyFile(let p):
+      return "no database at \(p): the file is empty (0 bytes); reading commands never create one (enqueue or import does)"
+    case .notADatabase(let p, let why): return "not a takedown database: \(p): \(why)"
+    case .newerSchema(let p, let names):
+      return "\(p) was created by a newer takedown: schema \(names.joined(separator: ", ")) unknown, upgrade the binaries"
+    }
+  }
+
+  /// The sysexits code both takedownctl and takedownd exit with: 66 when there is no database to read,
+  /// 78 when the file is unusable as it is (not takedown's, or newer). 78, not 65, because takedownctl's
+  /// 65 means "some input rejected, the rest done", and because an operator must fix the configuration
+  /// (point it at the right file) or upgrade, while restarting cannot help: the unit's
+  /// RestartPreventExitStatus= already lists 78.
+  public var exitCode: SysExit {
+    switch self {
+    case .noDatabase, .emptyFile: return .noInput
+    case .notADatabase, .newerSchema: return .config
     }
   }
 }
