@@ -54,7 +54,11 @@ struct DatabaseOptions: ParsableArguments {
   /// service resolves it ($STATE_DIRECTORY, else /var/lib/takedownd), never against the working
   /// directory, so the same environment always reaches the same database. Another `--config FILE` is
   /// read as `takedownd --config FILE` run by hand reads it: relative to the working directory.
-  func path() throws -> String {
+  ///
+  /// A reading command (`readOnly`) needs only the database's location: when the rest of the config is
+  /// invalid, it says so on stderr and goes on with the `database` key it can still find. Writing
+  /// commands refuse an invalid config (exit 78).
+  func path(readOnly: Bool = false) throws -> String {
     let env = ProcessInfo.processInfo.environment
     var configPath = config
     var isServiceConfig = config.map { ($0 as NSString).standardizingPath == Self.serviceConfig } ?? false
@@ -67,25 +71,35 @@ struct DatabaseOptions: ParsableArguments {
       isServiceConfig = configPath != nil
     }
     var cfg = Config()
+    var invalid: (error: Error, namesDatabase: Bool)?
     if let configPath {
       do {
         cfg = try ConfigLoader.load(path: configPath)
       } catch {
-        printError("takedownctl: \(error)")
-        throw ExitCode(SysExit.config.rawValue)
+        guard readOnly, let database = ConfigLoader.databaseKey(path: configPath) else {
+          printError("takedownctl: \(error)")
+          throw ExitCode(SysExit.config.rawValue)
+        }
+        if let database { cfg.database = database }
+        invalid = (error, database != nil)
       }
     }
-    if db == nil && isServiceConfig && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/") {
-      return Self.serviceStateDirectory + "/" + cfg.database
+    let resolved =
+      db == nil && isServiceConfig && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/")
+      ? Self.serviceStateDirectory + "/" + cfg.database : DatabaseLocation.resolve(flag: db, config: cfg)
+    if let invalid {
+      printError(
+        "takedownctl: warning: \(invalid.error)\ntakedownctl: warning: the configuration is invalid; reading the "
+          + "database it names anyway: \(resolved)\(invalid.namesDatabase ? "" : " (the default: it names none)")")
     }
-    return DatabaseLocation.resolve(flag: db, config: cfg)
+    return resolved
   }
 
   /// Opens the database. Reading commands (`readOnly`) open it read-only and never create one (exit 66);
   /// `create: false` refuses to create one too. A file that is not a takedown database, or is a newer
   /// takedown's, exits 78.
   func open(create: Bool, readOnly: Bool = false) throws -> SQLiteStore {
-    let p = try path()
+    let p = try path(readOnly: readOnly)
     do {
       // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
       return try SQLiteStore(

@@ -188,4 +188,38 @@ import Testing
     #expect(notCancelled.stderr.contains("'http://nope.example/' is not in the queue"), "\(notCancelled.stderr)")
     #expect(try store.lookup(url)?.status == .online)
   }
+
+  // MARK: - Issue 21, item 3: a broken config does not hide the numbers
+
+  @Test(arguments: ["unknown-key", "bad-value", "syntax-error"])
+  func readingCommandsGoOnWithABrokenConfigWritingCommandsRefuseIt(_ kind: String) throws {
+    let dir = TempDir()
+    let db = dir.path + "/service.sqlite"
+    let enq = try run(Binaries.takedownctl, ["enqueue", "--db", db, "--campaign", "c", "http://a.example/1"], in: dir)
+    try #require(enq.status == 0, "\(enq.stderr)")
+    let broken: String
+    switch kind {
+    case "unknown-key": broken = "database = \"\(db)\"\nbogus_key = 1\n"
+    case "bad-value": broken = "database = '\(db)'  # literal string\n[probe]\nconcurrency = \"many\"\n"
+    default: broken = "# the operator's typo\ndatabase = \"\(db)\"\n[probe\nconcurrency = 5\n"
+    }
+    let config = dir.path + "/takedown.toml"
+    try broken.write(toFile: config, atomically: true, encoding: .utf8)
+    for env in [["TAKEDOWN_CONFIG": config], [:]] {
+      let how = env.isEmpty ? ["--config", config] : []
+      for command in [["summary"], ["list"], ["status", "http://a.example/1"], ["export", "--format", "csv"]] {
+        let r = try run(Binaries.takedownctl, command + how, in: dir, env: env)
+        #expect(r.status == 0, "\(kind) \(command) \(env): \(r.stderr)")
+        // The database's content came out: the URL, or (summary) its one pending URL.
+        #expect(r.stdout.contains(command[0] == "summary" ? "pending               1" : "a.example"), "\(kind) \(command): \(r.stdout)")
+        #expect(r.stderr.contains("takedownctl: warning: the configuration is invalid; reading the database it names anyway: \(db)"), "\(kind) \(command): \(r.stderr)")
+        #expect(r.stderr.contains(config), "the warning names the file and its problem: \(r.stderr)")
+      }
+      let write = try run(Binaries.takedownctl, ["enqueue", "http://a.example/2"] + how, in: dir, env: env)
+      #expect(write.status == 78, "\(kind): \(write.stderr)")
+      #expect(!write.stderr.contains("warning"), "\(write.stderr)")
+    }
+    let store = try SQLiteStore(path: db, create: false)
+    #expect(try store.db.scalar("SELECT count(*) FROM urls") == 1)
+  }
 }

@@ -75,6 +75,38 @@ public enum ConfigLoader {
     return config
   }
 
+  /// The `database` key of a config file that may be invalid otherwise, for commands that only read the
+  /// database: an operator who just broke the config with a typo must still be able to read the numbers.
+  /// `.some(nil)`: the file says nothing about the database (the default applies). `nil`: the file cannot be
+  /// read at all. A document that does not parse is searched line by line for a top-level
+  /// `database = "…"` (a basic string without escapes, or a literal string) before its first table.
+  public static func databaseKey(path: String) -> String?? {
+    guard case .success(let bytes) = readFile(path), let text = String(validating: bytes, as: UTF8.self) else {
+      return nil
+    }
+    if position(ofNULIn: text) == nil, TOMLGuard.check(text) == nil, let root = try? TOMLTable(string: text) {
+      guard let value = root["database"] else { return .some(nil) }
+      return value.string.map { $0.isEmpty ? nil : $0 } ?? .some(nil)
+    }
+    for line in text.split(whereSeparator: \.isNewline) {
+      let t = line.drop { $0 == " " || $0 == "\t" }
+      if t.hasPrefix("[") { break }
+      guard t.hasPrefix("database") else { continue }
+      let afterKey = t.dropFirst("database".count).drop { $0 == " " || $0 == "\t" }
+      guard afterKey.hasPrefix("=") else { continue }
+      let value = afterKey.dropFirst().drop { $0 == " " || $0 == "\t" }
+      guard let quote = value.first, quote == "\"" || quote == "'" else { continue }
+      let body = value.dropFirst()
+      guard let end = body.firstIndex(of: quote) else { continue }
+      let string = body[..<end]
+      if quote == "\"" && string.contains("\\") { continue }
+      let rest = body[body.index(after: end)...].drop { $0 == " " || $0 == "\t" }
+      guard rest.isEmpty || rest.hasPrefix("#"), !string.isEmpty else { continue }
+      return .some(String(string))
+    }
+    return .some(nil)
+  }
+
   private static func readFile(_ path: String) -> Result<[UInt8], ReadFailure> {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return .failure(ReadFailure(errno: errno)) }
