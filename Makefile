@@ -3,7 +3,7 @@
 # otherwise print the exact apt-get line to run.
 
 SWIFT       ?= swift
-APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev
+APT_PACKAGES = libcurl4-openssl-dev libsqlite3-dev libpq-dev
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 
@@ -62,6 +62,8 @@ release: deps
 run: build
 	bash config/demo/run.sh
 
+# The tests also start a private PostgreSQL server (Tests/TestPostgres): the server package is theirs only.
+test: APT_PACKAGES += postgresql
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build

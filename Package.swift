@@ -28,6 +28,11 @@ let package = Package(
       name: "CSQLite",
       providers: [.apt(["libsqlite3-dev"])]
     ),
+    // libpq, for the PostgreSQL backend.
+    .systemLibrary(
+      name: "CPostgres",
+      providers: [.apt(["libpq-dev"])]
+    ),
     .target(
       name: "TakedownCore",
       dependencies: [
@@ -38,6 +43,11 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
       ]
+    ),
+    // The PostgreSQL backend: its own module, beside the SQLite one in TakedownCore.
+    .target(
+      name: "TakedownPostgres",
+      dependencies: ["CPostgres", "TakedownCore"]
     ),
     .executableTarget(
       name: "takedownd",
@@ -65,6 +75,15 @@ let package = Package(
     .target(
       name: "TestHTTPServer",
       path: "Tests/TestHTTPServer"
+    ),
+    // A private PostgreSQL cluster per test run (initdb in a temp directory, a Unix socket, no TCP).
+    .target(
+      name: "TestPostgres",
+      path: "Tests/TestPostgres"
+    ),
+    .testTarget(
+      name: "TakedownPostgresTests",
+      dependencies: ["TakedownPostgres", "TestPostgres"]
     ),
     .testTarget(
       name: "TakedownCoreTests",
