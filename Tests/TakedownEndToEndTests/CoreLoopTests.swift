@@ -205,7 +205,8 @@ import Testing
     #expect(d.status == 78)
     #expect(d.stderr.contains("probe.concurency"))
     #expect(d.stderr.contains("probe.timeout"))
-    let c = try run(Binaries.takedownctl, ["summary", "--config", path], in: dir)
+    let c = try run(Binaries.takedownctl, ["enqueue", "--config", path, "http://a.example/"], in: dir)
     #expect(c.status == 78)
+    #expect(c.stderr.contains("probe.concurency"))
   }
 }

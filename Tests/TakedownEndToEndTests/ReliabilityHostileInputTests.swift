@@ -214,12 +214,23 @@ import Testing
     for (name, bytes, mentions) in cases {
       let path = dir.path + "/bad.toml"
       try Data(bytes).write(to: URL(fileURLWithPath: path))
-      for (tool, args) in [(Binaries.takedownd, ["--config", path, "--once"]), (Binaries.takedownctl, ["summary", "--config", path])] {
+      for (tool, args) in [
+        (Binaries.takedownd, ["--config", path, "--once"]),
+        (Binaries.takedownctl, ["enqueue", "--config", path, "http://a.example/"]),
+      ] {
         let (r, timedOut) = try runBounded(tool, args, in: dir, timeout: .seconds(30))
         #expect(!timedOut)
         #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(500))")
         for m in mentions { #expect(r.stderr.contains(m), "\(name) via \(tool): \(r.stderr.prefix(500))") }
       }
+      // A reading command names the same problems as a warning and goes on to the database (there is none
+      // here: 66), unless the file cannot even be read as text (78).
+      let (r, timedOut) = try runBounded(Binaries.takedownctl, ["summary", "--config", path], in: dir, timeout: .seconds(30))
+      #expect(!timedOut)
+      let unreadable = ["not UTF-8", "too big"].contains(name)
+      #expect(r.status == (unreadable ? 78 : 66), "\(name) via summary: exit \(r.status): \(r.stderr.prefix(500))")
+      #expect(r.stderr.contains("warning: the configuration is invalid") != unreadable, "\(name): \(r.stderr.prefix(500))")
+      for m in mentions { #expect(r.stderr.contains(m), "\(name) via summary: \(r.stderr.prefix(500))") }
     }
     // A directory, and a device that never ends, as the config.
     for path in [dir.path, "/dev/zero"] {
@@ -260,11 +271,18 @@ import Testing
     let dir = TempDir()
     let path = dir.path + "/crash.toml"
     try Data(bytes).write(to: URL(fileURLWithPath: path))
-    for (tool, args) in [(Binaries.takedownctl, ["summary", "--config", path]), (Binaries.takedownd, ["--config", path, "--once"])] {
+    for (tool, args) in [
+      (Binaries.takedownctl, ["enqueue", "--config", path, "http://a.example/"]),
+      (Binaries.takedownd, ["--config", path, "--once"]),
+    ] {
       let (r, _) = try runBounded(tool, args, in: dir, timeout: .seconds(30))
       #expect(r.status == 78, "\(name) via \(tool): exit \(r.status): \(r.stderr.prefix(300))")
       #expect(r.stderr.contains("line "), "\(name): \(r.stderr.prefix(300))")
     }
+    // A reading command survives it too, warns, and looks for the database (none here: 66).
+    let (r, _) = try runBounded(Binaries.takedownctl, ["summary", "--config", path], in: dir, timeout: .seconds(30))
+    #expect(r.status == 66, "\(name) via summary: exit \(r.status): \(r.stderr.prefix(300))")
+    #expect(r.stderr.contains("warning: the configuration is invalid"), "\(name): \(r.stderr.prefix(300))")
   }
 
   /// A typo in the config followed by `systemctl reload` must keep the daemon running on its old

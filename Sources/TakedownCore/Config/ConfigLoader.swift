@@ -101,7 +101,9 @@ public enum ConfigLoader {
       let string = body[..<end]
       if quote == "\"" && string.contains("\\") { continue }
       let rest = body[body.index(after: end)...].drop { $0 == " " || $0 == "\t" }
-      guard rest.isEmpty || rest.hasPrefix("#"), !string.isEmpty else { continue }
+      guard rest.isEmpty || rest.hasPrefix("#"), !string.isEmpty,
+        !string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      else { continue }
       return .some(String(string))
     }
     return .some(nil)
