@@ -52,7 +52,12 @@ import Testing
     .init(code: CurlCode.peerFailedVerification, http: 0, observation: .transient, reason: .tlsError),
     .init(code: CurlCode.sslConnectError, http: 0, observation: .transient, reason: .tlsError),
     .init(code: CurlCode.tooManyRedirects, http: 301, observation: .transient, reason: .tooManyRedirects),
-    .init(code: CurlCode.unsupportedProtocol, http: 302, observation: .transient, reason: .protocolRefused),
+    .init(
+      code: CurlCode.unsupportedProtocol, http: 302, flags: .init(redirectSchemeRefused: true), observation: .transient,
+      reason: .protocolRefused),
+    // The same code for a reply that is not HTTP (libcurl 7.88: HTTP/0.9 refused), or code 8 elsewhere.
+    .init(code: CurlCode.unsupportedProtocol, http: 0, observation: .transient, reason: .badResponse),
+    .init(code: CurlCode.weirdServerReply, http: 0, observation: .transient, reason: .badResponse),
     .init(code: CurlCode.gotNothing, http: 0, observation: .transient, reason: .networkError),
     .init(code: CurlCode.recvError, http: 0, observation: .transient, reason: .networkError),
     // Stopping at the body cap is not a failure: the status decides.

@@ -524,7 +524,9 @@ public final class ProbeEngine: @unchecked Sendable {
     timings.tlsUs = infoOff(h, CURLINFO_APPCONNECT_TIME_T)
     timings.firstByteUs = infoOff(h, CURLINFO_STARTTRANSFER_TIME_T)
     timings.totalUs = infoOff(h, CURLINFO_TOTAL_TIME_T)
-    let flags = TransferFlags(privateAddressRefused: t.privateRefused, bodyCapped: t.capped)
+    let flags = TransferFlags(
+      privateAddressRefused: t.privateRefused, bodyCapped: t.capped,
+      redirectSchemeRefused: code == CurlCode.unsupportedProtocol && t.capture.redirectsToOtherScheme)
     let finalURL = infoString(h, CURLINFO_EFFECTIVE_URL)
     let rule = t.host.rule
     let contentType = t.capture.header("content-type")
