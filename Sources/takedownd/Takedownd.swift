@@ -89,6 +89,12 @@ struct Takedownd: AsyncParsableCommand {
     } catch let error as StoreError {
       logger.critical("database failure", metadata: ["error": "\(error)"])
       throw ExitCode(66)
+    } catch let error as StatusLogError {
+      // A path that cannot be opened is a configuration problem: 78, which the unit does not restart.
+      logger.critical(
+        "cannot open the status log",
+        metadata: ["key": "log.status_log", "path": "\(error.path)", "error": "\(String(cString: strerror(error.errno)))"])
+      throw ExitCode(78)
     }
     if once {
       let store = try SQLiteStore(path: path)
