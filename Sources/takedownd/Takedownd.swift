@@ -76,7 +76,7 @@ struct Takedownd: AsyncParsableCommand {
       config: cfg, databasePath: path, holder: cfg.nodeName ?? DatabaseLocation.hostName(),
       options: .init(once: once), logger: logger,
       notifier: SDNotifier(environment: ProcessInfo.processInfo.environment), metrics: metrics,
-      reloadConfig: reloader)
+      reloadConfig: reloader, resolveDatabase: { [db] in DatabaseLocation.resolve(flag: db, config: $0) })
     let service = CheckerService(runner: runner)
     let group = ServiceGroup(
       configuration: .init(

@@ -24,4 +24,30 @@ import Testing
     #expect(line.contains("No such file or directory"))
     #expect(!d.stderr.contains("Error:"), "\(d.stderr)")
   }
+
+  /// A reload that changes `database` is refused for that key; a later reload that sets it back is
+  /// compared with the database in use, so it says nothing more about it.
+  @Test func aDatabaseSetBackOnReloadIsNotReportedAgain() throws {
+    let dir = TempDir()
+    let server = try TestHTTPServer(routes: ["/page": .text(200, "here")])
+    defer { server.stop() }
+    let config = try writeConfig(in: dir)
+    let original = try String(contentsOfFile: config, encoding: .utf8)
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "\(server.baseURL)/page"], in: dir).status == 0)
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate() }
+    #expect(try waitUntil { daemon.stdout.contains("takedownd started") })
+    func count(_ text: String) -> Int { daemon.stdout.components(separatedBy: text).count - 1 }
+
+    try original.replacingOccurrences(of: "/takedown.sqlite", with: "/other.sqlite")
+      .write(toFile: config, atomically: true, encoding: .utf8)
+    kill(daemon.process.processIdentifier, SIGHUP)
+    #expect(try waitUntil { count("configuration reloaded") == 1 }, "\(daemon.stdout)")
+    #expect(count("database cannot change on reload") == 1, "\(daemon.stdout)")
+
+    try original.write(toFile: config, atomically: true, encoding: .utf8)
+    kill(daemon.process.processIdentifier, SIGHUP)
+    #expect(try waitUntil { count("configuration reloaded") == 2 }, "\(daemon.stdout)")
+    #expect(count("database cannot change on reload") == 1, "\(daemon.stdout)")
+  }
 }

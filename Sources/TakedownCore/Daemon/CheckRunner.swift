@@ -22,6 +22,9 @@ public final class CheckRunner: @unchecked Sendable {
   private let metrics: DaemonMetrics?
   /// Reads the configuration again (SIGHUP). nil: reload is not possible (no config file).
   private let reloadConfig: (@Sendable () throws -> Config)?
+  /// Where a configuration puts the database (the daemon's `--db` wins over any config's `database`):
+  /// a reload is compared with the database in use, not with the previous configuration.
+  private let resolveDatabase: @Sendable (Config) -> String
   private let mailbox = Mailbox()
   private let stopRequested = Locked(false)
   private let reloadRequested = Locked(false)
@@ -38,7 +41,8 @@ public final class CheckRunner: @unchecked Sendable {
   public init(
     config: Config, databasePath: String, holder: String, options: Options, logger: Logger,
     notifier: SDNotifier = SDNotifier(environment: [:]), metrics: DaemonMetrics? = nil,
-    reloadConfig: (@Sendable () throws -> Config)? = nil
+    reloadConfig: (@Sendable () throws -> Config)? = nil,
+    resolveDatabase: @escaping @Sendable (Config) -> String = { DatabaseLocation.resolve(flag: nil, config: $0) }
   ) {
     self.config = config
     self.databasePath = databasePath
@@ -48,6 +52,7 @@ public final class CheckRunner: @unchecked Sendable {
     self.notifier = notifier
     self.metrics = metrics
     self.reloadConfig = reloadConfig
+    self.resolveDatabase = resolveDatabase
   }
 
   /// Asks the loop to stop: no more claims, in-flight checks get `shutdown_grace` to finish, the rest is
@@ -271,8 +276,11 @@ public final class CheckRunner: @unchecked Sendable {
     notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SDNotifier.monotonicUsec())", "STATUS=reloading")
     do {
       let new = try reloadConfig()
-      if new.database != config.database {
-        logger.warning("database cannot change on reload; restart takedownd to use the new one")
+      let wanted = resolveDatabase(new)
+      if Self.samePath(wanted, databasePath) == false {
+        logger.warning(
+          "database cannot change on reload; restart takedownd to use the new one",
+          metadata: ["db": "\(databasePath)", "db.configured": "\(wanted)"])
       }
       engine.update(new.probe, holdLimitMs: Self.holdLimit(new))
       if new.log.level != config.log.level, let level = Logger.Level(rawValue: new.log.level) {
@@ -296,6 +304,11 @@ public final class CheckRunner: @unchecked Sendable {
       logger.error("reload refused, keeping the old configuration", metadata: ["error": "\(error)"])
     }
     notifier.notify("READY=1", "STATUS=checking")
+  }
+
+  /// Two spellings of one path ("./a.sqlite", "a.sqlite", "/x/../x/a.sqlite") are the same database.
+  static func samePath(_ a: String, _ b: String) -> Bool {
+    a == b || URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
   }
 
   /// How long a URL may wait in the engine for its host: a quarter of the lease (so it is recorded or
