@@ -17,7 +17,7 @@ struct Takedownd: AsyncParsableCommand {
     discussion: """
       Claims due URLs from the SQLite queue, checks them with libcurl, records every check and reschedules.
       SIGTERM or SIGINT stops it cleanly: in-flight checks finish (up to probe.shutdown_grace), the rest
-      are released for the next run.
+      are released for the next run. A second SIGTERM or SIGINT releases the checks in flight at once.
       """)
 
   @Option(name: .long, help: "Configuration file (TOML). Without it, built-in defaults apply.")
@@ -116,6 +116,17 @@ struct CheckerService: Service {
       for await _ in hangupSignals { runner.requestReload() }
     }
     defer { hangups.cancel() }
+    // ServiceGroup turns the first SIGTERM/SIGINT into a graceful shutdown and ignores the next ones;
+    // an operator who asks twice wants it over now, not after shutdown_grace.
+    let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    let stops = Task {
+      var seen = 0
+      for await _ in stopSignals {
+        seen += 1
+        if seen == 1 { runner.requestStop() } else { runner.requestStopNow() }
+      }
+    }
+    defer { stops.cancel() }
     try await withGracefulShutdownHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {

@@ -50,4 +50,37 @@ import Testing
     #expect(try waitUntil { count("configuration reloaded") == 2 }, "\(daemon.stdout)")
     #expect(count("database cannot change on reload") == 1, "\(daemon.stdout)")
   }
+
+  /// A second SIGTERM during the shutdown grace stops at once: what is in flight is released, nothing
+  /// is recorded for it, exit 0.
+  @Test func aSecondSigtermCutsTheShutdownGraceShort() throws {
+    let dir = TempDir()
+    // Answers only when the server stops: the checks stay in flight for as long as the test wants.
+    let server = try TestHTTPServer { _ in TestResponse(status: 200, body: Array("late".utf8), delay: .seconds(300)) }
+    defer { server.stop() }
+    let config = try writeConfig(in: dir, timeout: "5m", lease: "10m")
+    let text = try String(contentsOfFile: config, encoding: .utf8)
+    try text.replacingOccurrences(of: "shutdown_grace = \"2s\"", with: "shutdown_grace = \"10m\"")
+      .write(toFile: config, atomically: true, encoding: .utf8)
+    let urls = (0..<5).map { "\(server.baseURL)/slow/\($0)" }
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config] + urls, in: dir).status == 0)
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate(grace: .seconds(1)) }
+    #expect(try waitUntil { server.requestCount == 5 })
+    kill(daemon.process.processIdentifier, SIGTERM)
+    #expect(try waitUntil { daemon.stdout.contains("stopping: no new claims") }, "\(daemon.stdout)")
+    kill(daemon.process.processIdentifier, SIGTERM)
+    let exited = try waitUntil(timeout: .seconds(30)) { !daemon.process.isRunning }
+    #expect(exited, "the second SIGTERM did not cut the 10-minute grace short: \(daemon.stdout.suffix(2000))")
+    guard exited else { return }
+    let done = daemon.finish()
+    #expect(done.status == 0, "\(done.stdout.suffix(2000)) \(done.stderr)")
+    let line = done.stdout.split(separator: "\n").first { $0.contains("second stop signal") } ?? ""
+    #expect(line.contains("in_flight=5"), "\(done.stdout.suffix(2000))")
+    #expect(done.stdout.contains("takedownd stopped"))
+    let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    #expect(try reader.db.scalar("SELECT count(*) FROM checks") == 0)
+    #expect(try reader.countLeased() == 0)
+    #expect(try reader.db.scalar("SELECT count(*) FROM urls WHERE status = 'pending'") == 5)
+  }
 }

@@ -27,6 +27,7 @@ public final class CheckRunner: @unchecked Sendable {
   private let resolveDatabase: @Sendable (Config) -> String
   private let mailbox = Mailbox()
   private let stopRequested = Locked(false)
+  private let stopNowRequested = Locked(false)
   private let reloadRequested = Locked(false)
   private var statusLog: StatusLog?
 
@@ -60,6 +61,13 @@ public final class CheckRunner: @unchecked Sendable {
   public func requestStop() {
     stopRequested.withLock { $0 = true }
     mailbox.poke()
+  }
+
+  /// A second stop request (another SIGTERM or Ctrl-C): the shutdown grace is cut short, checks in
+  /// flight are aborted and released unrecorded. Callable from any thread.
+  public func requestStopNow() {
+    stopNowRequested.withLock { $0 = true }
+    requestStop()
   }
 
   /// Asks the loop to read the configuration again at its next turn. Callable from any thread.
@@ -97,6 +105,7 @@ public final class CheckRunner: @unchecked Sendable {
     let watchdogEveryMs = notifier.watchdogIntervalUs.map { Int64($0 / 2000) }
     var nextWatchdogAt: Int64 = 0
     var draining = false
+    var abortedInFlight = false
     var failure: Error?
     // Claimed and not yet recorded or released: --once may only stop when this is zero, because a
     // recorded result can make its URL due again at once (confirm_interval = 0).
@@ -139,6 +148,13 @@ public final class CheckRunner: @unchecked Sendable {
         notifier.notify("STOPPING=1", "STATUS=stopping: waiting for \(engine.outstanding) checks in flight")
         engine.drain(graceMs: failure == nil ? config.probe.shutdownGraceMs : 0)
         logger.info("stopping: no new claims, waiting for checks in flight", metadata: ["in_flight": "\(engine.outstanding)"])
+      }
+      if draining && !abortedInFlight && stopNowRequested.withLock({ $0 }) {
+        abortedInFlight = true
+        logger.notice(
+          "second stop signal: aborting checks in flight, releasing them unrecorded",
+          metadata: ["in_flight": "\(engine.outstanding)"])
+        engine.drain(graceMs: 0)
       }
       let concurrency = config.probe.concurrency
       // Keep the engine fed: claim while less than twice the concurrency is in flight or waiting in it.
