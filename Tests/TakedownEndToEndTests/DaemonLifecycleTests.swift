@@ -9,6 +9,42 @@ import Testing
 
 /// How the daemon starts, reloads, runs `--once` and stops (issue 12, items 4, 8, 11, 17).
 @Suite(.serialized) struct DaemonLifecycleTests {
+  /// `--once` checks what is due now: a host that answers 503 with `Retry-After: 3600` gets its other
+  /// URLs handed back to the database until then, and the run ends instead of waiting an hour.
+  @Test func onceDefersWhatAPausedHostCannotTakeAndExits() throws {
+    let dir = TempDir()
+    let server = try TestHTTPServer(routes: [
+      "/busy": .text(503, "later", headers: [("Retry-After", "3600")]),
+      "/page": .text(200, "here"),
+    ])
+    defer { server.stop() }
+    // One connection to the host: the 503 is answered before any other URL of the host starts.
+    let config = try writeConfig(in: dir, concurrency: 1)
+    let others = (1...5).map { "\(server.baseURL)/page?\($0)" }
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "\(server.baseURL)/busy"], in: dir).status == 0)
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config] + others, in: dir).status == 0)
+    let startedAt = Timestamp.nowMs()
+    let (d, timedOut) = try runBounded(Binaries.takedownd, ["--config", config, "--once"], in: dir, timeout: .seconds(60))
+    #expect(!timedOut, "--once waited for the host's pause: \(d.stdout.suffix(2000))")
+    #expect(d.status == 0, "\(d.stdout.suffix(2000)) \(d.stderr)")
+    let line = d.stdout.split(separator: "\n").first { $0.contains("deferred until their hosts can take them") }
+    #expect(line?.contains("deferred=5") == true, "\(d.stdout.suffix(2000))")
+    #expect(line?.contains(" notice ") == true)
+    let reader = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    let busy = try #require(try reader.lookup("\(server.baseURL)/busy"))
+    #expect(busy.reason == "http_5xx")
+    let pauseEnd = try #require(busy.lastCheckedAt) + 3_600_000
+    for url in others {
+      let r = try #require(try reader.lookup(url))
+      #expect(r.status == .pending, "\(url)")
+      #expect(r.lastCheckedAt == nil, "\(url) was checked during the pause")
+      let next = try #require(r.nextCheckAt)
+      #expect(abs(next - pauseEnd) < 60_000, "\(url): next check \(next - startedAt) ms after the start")
+    }
+    #expect(server.requests().filter { $0.path.hasPrefix("/page") }.isEmpty)
+    #expect(try reader.countLeased() == 0)
+  }
+
   /// A status_log that cannot be opened is a configuration problem: exit 78 (systemd does not restart
   /// it), with a log line that names the key, the path and the reason.
   @Test func aStatusLogThatCannotBeOpenedExits78NamingTheKey() throws {

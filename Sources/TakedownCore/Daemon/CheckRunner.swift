@@ -112,9 +112,14 @@ public final class CheckRunner: @unchecked Sendable {
     var inHand = 0
     var unrecorded: [ProbeResult] = []
     var unreleased: [ClaimedURL] = []
-    var undeferred: [(ClaimedURL, Int64)] = []
-    // --once waits for URLs that a host made us hand back (Retry-After, rate): they are part of "everything due".
+    var undeferred: [Deferral] = []
+    // --once waits for URLs handed back because their host was busy (its rate, its connections) or
+    // paused for a short while (up to onceMaxPauseWaitMs): they are part of "everything due now". What
+    // a host asked us to leave alone for longer stays deferred in the database, and the run ends.
     var onceWaitUntil: Int64 = 0
+    var onceWaitLogged: Int64 = 0
+    var pausedDeferrals = 0
+    var pausedUntil: Int64 = 0
 
     logger.info(
       "takedownd started",
@@ -217,7 +222,18 @@ public final class CheckRunner: @unchecked Sendable {
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
       inHand -= results.count + abandoned.count + deferredClaims.count
-      if options.once, let latest = deferredClaims.map(\.1).max() { onceWaitUntil = max(onceWaitUntil, latest) }
+      for d in deferredClaims where options.once {
+        if d.cause == .hostPaused && d.at - Timestamp.nowMs() > Self.onceMaxPauseWaitMs {
+          pausedDeferrals += 1
+          pausedUntil = max(pausedUntil, d.at)
+          continue
+        }
+        onceWaitUntil = max(onceWaitUntil, d.at)
+        if d.cause == .hostPaused && d.at > onceWaitLogged + 1000 {
+          onceWaitLogged = d.at
+          logger.info("waiting for a host's short pause before the run ends", metadata: ["until": "\(Timestamp.iso(d.at))"])
+        }
+      }
       // Results that a busy database refused last time go first; they still hold their leases.
       if !unrecorded.isEmpty || !unreleased.isEmpty || !undeferred.isEmpty {
         results = unrecorded + results
@@ -240,7 +256,7 @@ public final class CheckRunner: @unchecked Sendable {
           logger.info("released unfinished checks", metadata: ["count": "\(abandoned.count)"])
         }
         if !deferredClaims.isEmpty {
-          try store.deferClaims(deferredClaims, holder: holder)
+          try store.deferClaims(deferredClaims.map { ($0.claim, $0.at) }, holder: holder)
           metrics?.deferred.increment(by: deferredClaims.count)
           logger.debug("handed back checks a host cannot take yet", metadata: ["count": "\(deferredClaims.count)"])
         }
@@ -272,6 +288,11 @@ public final class CheckRunner: @unchecked Sendable {
       if finished { Thread.sleep(forTimeInterval: 0.01) }  // the mailbox no longer blocks once finished
     }
     if let failure { throw failure }
+    if options.once && pausedDeferrals > 0 {
+      logger.notice(
+        "checks deferred until their hosts can take them",
+        metadata: ["deferred": "\(pausedDeferrals)", "until": "\(Timestamp.iso(pausedUntil))"])
+    }
     try emitSummary(store: store, inFlight: 0)
     try? store.checkpoint()
     logger.info(
@@ -321,6 +342,10 @@ public final class CheckRunner: @unchecked Sendable {
     }
     notifier.notify("READY=1", "STATUS=checking")
   }
+
+  /// The longest host pause (Retry-After, a 429) `--once` sits out; URLs of a host paused for longer
+  /// are deferred to the end of the pause and the run does not wait for them.
+  static let onceMaxPauseWaitMs: Int64 = 60_000
 
   /// Two spellings of one path ("./a.sqlite", "a.sqlite", "/x/../x/a.sqlite") are the same database.
   static func samePath(_ a: String, _ b: String) -> Bool {

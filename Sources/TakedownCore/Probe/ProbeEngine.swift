@@ -98,7 +98,7 @@ public final class ProbeEngine: @unchecked Sendable {
   private var compiledRules: [CompiledRule]
   private var held = 0
   private var nextSweepAt: Int64 = 0
-  private var deferred: [(ClaimedURL, Int64)] = []
+  private var deferred: [Deferral] = []
 
   struct Control {
     var draining = false
@@ -308,7 +308,8 @@ public final class ProbeEngine: @unchecked Sendable {
   private func enqueue(_ job: Job, now: Int64) {
     let h = hostState(for: job.claim)
     if let at = deferral(h, position: h.queue.count, now: now) {
-      deferred.append((job.claim, Timestamp.nowMs() + (at - now)))
+      deferred.append(
+        Deferral(claim: job.claim, at: Timestamp.nowMs() + (at - now), cause: h.pausedUntil > now ? .hostPaused : .hostBusy))
       return
     }
     h.queue.append(job)
@@ -391,8 +392,11 @@ public final class ProbeEngine: @unchecked Sendable {
         let jobs = h.queue.removeAll()
         held -= jobs.count
         let slot = max(h.slotMs, 1)
+        let cause: Deferral.Cause = h.pausedUntil > now ? .hostPaused : .hostBusy
         for (k, job) in jobs.enumerated() {
-          deferred.append((job.claim, Timestamp.nowMs() + Int64(Double(k) * slot) + max(h.pausedUntil - now, 0)))
+          deferred.append(
+            Deferral(
+              claim: job.claim, at: Timestamp.nowMs() + Int64(Double(k) * slot) + max(h.pausedUntil - now, 0), cause: cause))
         }
       }
       if h.queue.isEmpty && h.inFlight == 0 && !h.scheduled && h.nextStartAt < now && h.pausedUntil < now
@@ -604,6 +608,19 @@ func monotonicMs() -> Int64 {
   return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
+/// A claim handed back unchecked, with the wall-clock ms from which it can be tried again.
+struct Deferral {
+  enum Cause: Equatable {
+    /// The host's queue (its connections, its rate) would keep it waiting longer than the hold limit.
+    case hostBusy
+    /// The host asked us to wait (Retry-After, a 429).
+    case hostPaused
+  }
+  var claim: ClaimedURL
+  var at: Int64
+  var cause: Cause
+}
+
 /// Where the probe thread leaves results for the runner, and where the runner sleeps until there is
 /// something to do (results, a stop request, or a timeout).
 public final class Mailbox: @unchecked Sendable {
@@ -611,7 +628,7 @@ public final class Mailbox: @unchecked Sendable {
   private let condition = NSCondition()
   private var results: [ProbeResult] = []
   private var abandoned: [ClaimedURL] = []
-  private var deferred: [(ClaimedURL, Int64)] = []
+  private var deferred: [Deferral] = []
   private var finished = false
   private var poked = false
 
@@ -633,7 +650,7 @@ public final class Mailbox: @unchecked Sendable {
 
   /// Claims handed back unchecked because their host cannot take them soon, with the wall-clock ms
   /// from which it can.
-  func post(deferred d: [(ClaimedURL, Int64)]) {
+  func post(deferred d: [Deferral]) {
     condition.lock()
     deferred.append(contentsOf: d)
     condition.signal()
@@ -664,7 +681,7 @@ public final class Mailbox: @unchecked Sendable {
 
   /// Waits up to `timeoutMs` for anything, then takes it all.
   func take(timeoutMs: Int64) -> (
-    results: [ProbeResult], abandoned: [ClaimedURL], deferred: [(ClaimedURL, Int64)], finished: Bool
+    results: [ProbeResult], abandoned: [ClaimedURL], deferred: [Deferral], finished: Bool
   ) {
     condition.lock()
     defer { condition.unlock() }
