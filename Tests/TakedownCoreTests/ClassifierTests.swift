@@ -11,6 +11,7 @@ import Testing
       (CurlCode.couldntResolveHost, CURLE_COULDNT_RESOLVE_HOST), (CurlCode.couldntConnect, CURLE_COULDNT_CONNECT),
       (CurlCode.weirdServerReply, CURLE_WEIRD_SERVER_REPLY), (CurlCode.http2, CURLE_HTTP2),
       (CurlCode.partialFile, CURLE_PARTIAL_FILE), (CurlCode.writeError, CURLE_WRITE_ERROR),
+      (CurlCode.outOfMemory, CURLE_OUT_OF_MEMORY),
       (CurlCode.operationTimedOut, CURLE_OPERATION_TIMEDOUT), (CurlCode.sslConnectError, CURLE_SSL_CONNECT_ERROR),
       (CurlCode.abortedByCallback, CURLE_ABORTED_BY_CALLBACK), (CurlCode.tooManyRedirects, CURLE_TOO_MANY_REDIRECTS),
       (CurlCode.gotNothing, CURLE_GOT_NOTHING), (CurlCode.sendError, CURLE_SEND_ERROR),

@@ -30,6 +30,8 @@ public final class CheckRunner: @unchecked Sendable {
   private let stopNowRequested = Locked(false)
   private let reloadRequested = Locked(false)
   private var statusLog: StatusLog?
+  /// The open-file limit after raising it at start: concurrency is capped to what it allows.
+  private var fileLimit: FileLimit?
 
   // Interval counters for the periodic summary.
   private var intervalStart = Timestamp.nowMs()
@@ -87,6 +89,14 @@ public final class CheckRunner: @unchecked Sendable {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
       metrics?.leaseExpiries.increment(by: recovered)
     }
+    let limit = FileLimit.raise()
+    fileLimit = limit
+    if limit.soft > limit.before {
+      logger.notice(
+        "open file limit raised",
+        metadata: ["limit.before": "\(limit.before)", "limit.soft": "\(limit.soft)", "limit.hard": "\(limit.hard)"])
+    }
+    config.probe = sized(config.probe)
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
@@ -114,8 +124,9 @@ public final class CheckRunner: @unchecked Sendable {
     var unreleased: [ClaimedURL] = []
     var undeferred: [Deferral] = []
     // --once waits for URLs handed back because their host was busy (its rate, its connections) or
-    // paused for a short while (up to onceMaxPauseWaitMs): they are part of "everything due now". What
-    // a host asked us to leave alone for longer stays deferred in the database, and the run ends.
+    // paused for a short while (up to onceMaxPauseWaitMs), or because this machine could not start
+    // them: they are part of "everything due now". What a host asked us to leave alone for longer
+    // stays deferred in the database, and the run ends.
     var onceWaitUntil: Int64 = 0
     var onceWaitLogged: Int64 = 0
     var pausedDeferrals = 0
@@ -234,6 +245,7 @@ public final class CheckRunner: @unchecked Sendable {
           logger.info("waiting for a host's short pause before the run ends", metadata: ["until": "\(Timestamp.iso(d.at))"])
         }
       }
+      reportLocalFailures(deferredClaims)
       // Results that a busy database refused last time go first; they still hold their leases.
       if !unrecorded.isEmpty || !unreleased.isEmpty || !undeferred.isEmpty {
         results = unrecorded + results
@@ -312,13 +324,14 @@ public final class CheckRunner: @unchecked Sendable {
     }
     notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SDNotifier.monotonicUsec())", "STATUS=reloading")
     do {
-      let new = try reloadConfig()
+      var new = try reloadConfig()
       let wanted = resolveDatabase(new)
       if Self.samePath(wanted, databasePath) == false {
         logger.warning(
           "database cannot change on reload; restart takedownd to use the new one",
           metadata: ["db": "\(databasePath)", "db.configured": "\(wanted)"])
       }
+      new.probe = sized(new.probe)
       engine.update(new.probe, holdLimitMs: Self.holdLimit(new))
       if new.log.level != config.log.level, let level = Logger.Level(rawValue: new.log.level) {
         JournalLogHandler.level = level
@@ -341,6 +354,38 @@ public final class CheckRunner: @unchecked Sendable {
       logger.error("reload refused, keeping the old configuration", metadata: ["error": "\(error)"])
     }
     notifier.notify("READY=1", "STATUS=checking")
+  }
+
+  /// `probe` with its concurrency capped to what the open-file limit allows (logged when lowered).
+  private func sized(_ probe: ProbeConfig) -> ProbeConfig {
+    guard let limit = fileLimit, probe.concurrency > limit.maxChecks else { return probe }
+    logger.warning(
+      "concurrency lowered to what the open file limit allows",
+      metadata: [
+        "concurrency.configured": "\(probe.concurrency)", "concurrency.used": "\(limit.maxChecks)",
+        "limit.soft": "\(limit.soft)", "limit.hard": "\(limit.hard)", "fds.open": "\(limit.open)",
+        "fds.per_check": "\(FileLimit.perCheck)", "fds.reserved": "\(FileLimit.reserve)",
+      ])
+    var sized = probe
+    sized.concurrency = limit.maxChecks
+    return sized
+  }
+
+  /// Checks this machine could not start (out of descriptors, memory, local ports) went back to the
+  /// queue unrecorded; that must not go unnoticed, because it slows every check down.
+  private func reportLocalFailures(_ deferrals: [Deferral]) {
+    var byErrno: [Int32: Int] = [:]
+    for d in deferrals {
+      if case .localFailure(let e) = d.cause { byErrno[e, default: 0] += 1 }
+    }
+    for (e, count) in byErrno.sorted(by: { $0.key < $1.key }) {
+      logger.error(
+        "local resource failure: checks requeued unrecorded",
+        metadata: [
+          "count": "\(count)", "errno": "\(e)", "error": "\(String(cString: strerror(e)))",
+          "retry_ms": "\(ProbeEngine.localRetryMs)",
+        ])
+    }
   }
 
   /// The longest host pause (Retry-After, a 429) `--once` sits out; URLs of a host paused for longer

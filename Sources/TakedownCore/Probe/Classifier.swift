@@ -11,6 +11,7 @@ public enum CurlCode {
   public static let http2: Int32 = 16
   public static let partialFile: Int32 = 18
   public static let writeError: Int32 = 23
+  public static let outOfMemory: Int32 = 27
   public static let operationTimedOut: Int32 = 28
   public static let sslConnectError: Int32 = 35
   public static let abortedByCallback: Int32 = 42

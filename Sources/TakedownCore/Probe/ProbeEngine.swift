@@ -53,7 +53,13 @@ private let openSocketCallback: curl_opensocket_callback = { user, _, address in
       return ccurl_socket_bad()
     }
   }
-  return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+  let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+  if fd < 0 {
+    // Out of descriptors or memory: our failure, not the site's (libcurl reports it as "couldn't connect").
+    let e = errno
+    if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { t.localErrno = e }
+  }
+  return fd
 }
 
 /// Checks URLs concurrently on one libcurl multi handle, on a thread of its own.
@@ -488,6 +494,17 @@ public final class ProbeEngine: @unchecked Sendable {
       guard let t = inFlight.removeValue(forKey: handle) else { continue }
       let h = t.host
       h.inFlight -= 1
+      if let local = localFailure(t, code: code) {
+        // Nothing was learnt about the URL: no result, the claim goes back to the queue to be tried
+        // again shortly (the runner logs it loudly), and the host's timing estimate is left alone.
+        curl_multi_remove_handle(multi, handle)
+        Unmanaged.passUnretained(t).release()
+        pool.append(handle)
+        deferred.append(
+          Deferral(claim: t.job.claim, at: Timestamp.nowMs() + Self.localRetryMs, cause: .localFailure(errno: local)))
+        if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
+        continue
+      }
       h.averageMs = h.averageMs * 0.8 + Double(max(now - t.startedAt, 0)) * 0.2
       let r = result(of: t, code: code)
       curl_multi_remove_handle(multi, handle)
@@ -515,6 +532,24 @@ public final class ProbeEngine: @unchecked Sendable {
       if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
     }
   }
+
+  /// A check that failed for a reason of this machine (out of descriptors or memory, no local port
+  /// left) returns the errno to report; nil when the failure, if any, is the site's.
+  private func localFailure(_ t: Transfer, code: Int32) -> Int32? {
+    if code == CurlCode.ok { return nil }
+    if code == CurlCode.couldntConnect && t.localErrno != 0 { return t.localErrno }
+    if code == CurlCode.outOfMemory { return ENOMEM }
+    if code == CurlCode.couldntConnect {
+      var os = 0
+      _ = ccurl_easy_getinfo_long(t.handle, CURLINFO_OS_ERRNO, &os)
+      // connect() found no local address/port to use (ephemeral ports exhausted).
+      if Int32(os) == EADDRNOTAVAIL { return EADDRNOTAVAIL }
+    }
+    return nil
+  }
+
+  /// How soon a check that failed for a local reason is tried again.
+  static let localRetryMs: Int64 = 1000
 
   private func result(of t: Transfer, code: Int32) -> ProbeResult {
     let h = t.handle
@@ -615,6 +650,8 @@ struct Deferral {
     case hostBusy
     /// The host asked us to wait (Retry-After, a 429).
     case hostPaused
+    /// This machine could not start the check (an errno such as EMFILE): nothing is known about the URL.
+    case localFailure(errno: Int32)
   }
   var claim: ClaimedURL
   var at: Int64

@@ -115,6 +115,8 @@ final class Transfer {
   var bytes: Int64 = 0
   var capped = false
   var privateRefused = false
+  /// errno of a socket() that failed for a local reason (EMFILE, ENFILE, ENOBUFS, ENOMEM); 0 = none.
+  var localErrno: Int32 = 0
   var sha = SHA256()
   var body: [UInt8] = []
   var capture = ResponseCapture()
