@@ -30,6 +30,11 @@ public final class CheckRunner: @unchecked Sendable {
   private let stopNowRequested = Locked(false)
   private let reloadRequested = Locked(false)
   private var statusLog: StatusLog?
+  /// The last event written to the status log, and the last one stored as written (daemon_state).
+  private var statusCursor: Int64 = 0
+  private var statusCursorSaved: Int64 = 0
+  private var nextCursorSaveAt: Int64 = 0
+  private var statusLogFailing = false
   /// The open-file limit after raising it at start: concurrency is capped to what it allows.
   private var fileLimit: FileLimit?
 
@@ -83,7 +88,10 @@ public final class CheckRunner: @unchecked Sendable {
   /// Runs until stopped (or, with `once`, until nothing is due). Throws on database failures.
   public func run() throws {
     let store = try SQLiteStore(path: databasePath, checker: true)
-    if let path = config.log.statusLog { statusLog = try StatusLog(path: path) }
+    if let path = config.log.statusLog {
+      statusLog = try StatusLog(path: path)
+      try startStatusLog(store: store)
+    }
     let recovered = try store.releaseAll(holder: holder, now: Timestamp.nowMs())
     if recovered > 0 {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
@@ -156,7 +164,7 @@ public final class CheckRunner: @unchecked Sendable {
         nextWatchdogAt = monotonicMs() + every
       }
       if reloadRequested.withLock({ r in defer { r = false }; return r }) {
-        reload(engine: engine)
+        reload(engine: engine, store: store)
         idleUntil = 0
       }
       if !draining && (stopping || failure != nil) {
@@ -283,6 +291,7 @@ public final class CheckRunner: @unchecked Sendable {
         logger.error("cannot record results", metadata: ["error": "\(error)"])
         failure = failure ?? error
       }
+      copyEventsToStatusLog(store: store)
       if Timestamp.nowMs() >= nextSummaryAt {
         do {
           try emitSummary(store: store, inFlight: engine.outstanding)
@@ -305,6 +314,7 @@ public final class CheckRunner: @unchecked Sendable {
         "checks deferred until their hosts can take them",
         metadata: ["deferred": "\(pausedDeferrals)", "until": "\(Timestamp.iso(pausedUntil))"])
     }
+    copyEventsToStatusLog(store: store, final: true)
     try emitSummary(store: store, inFlight: 0)
     try? store.checkpoint()
     logger.info(
@@ -317,7 +327,7 @@ public final class CheckRunner: @unchecked Sendable {
 
   /// SIGHUP: read the config again; a bad one is logged (naming the keys) and the old one stays.
   /// Checks in flight keep the settings they started with.
-  private func reload(engine: ProbeEngine) {
+  private func reload(engine: ProbeEngine, store: SQLiteStore) {
     guard let reloadConfig else {
       logger.warning("reload requested, but takedownd was started without --config: nothing to reload")
       return
@@ -339,6 +349,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if new.log.statusLog != config.log.statusLog {
         statusLog = try new.log.statusLog.map { try StatusLog(path: $0) }
+        if statusLog != nil && config.log.statusLog == nil { try startStatusLog(store: store) }
       } else {
         try statusLog?.reopen()
       }
@@ -354,6 +365,55 @@ public final class CheckRunner: @unchecked Sendable {
       logger.error("reload refused, keeping the old configuration", metadata: ["error": "\(error)"])
     }
     notifier.notify("READY=1", "STATUS=checking")
+  }
+
+  /// Where the status log continues: after the last event it was given (stored in the database, so a
+  /// restart, a rotated file or a new path loses nothing), or, the first time a status log is
+  /// configured, after the newest event (the history before it is in `takedownctl events`).
+  private func startStatusLog(store: SQLiteStore) throws {
+    if let saved = try store.statusLogCursor() {
+      statusCursor = saved
+    } else {
+      statusCursor = try store.lastEventID()
+      try store.setStatusLogCursor(statusCursor)
+    }
+    statusCursorSaved = statusCursor
+  }
+
+  /// Copies the transitions recorded since the cursor, whoever made them (this daemon's checks, an
+  /// operator's `takedownctl cancel`), into the status log, in event order. The cursor is stored at
+  /// most once a second, after an fdatasync of the file: a crash repeats at most that second's lines
+  /// (at least once, never lost; `event_id` identifies a repeat).
+  private func copyEventsToStatusLog(store: SQLiteStore, final: Bool = false) {
+    guard let statusLog else { return }
+    do {
+      while true {
+        let batch = try store.events(afterID: statusCursor, since: nil, limit: 2000)
+        guard let last = batch.last else { break }
+        guard statusLog.write(batch) else {
+          if !statusLogFailing {
+            logger.error(
+              "cannot write the status log; retrying",
+              metadata: ["path": "\(statusLog.path)", "error": "\(String(cString: strerror(errno)))"])
+          }
+          statusLogFailing = true
+          return
+        }
+        statusLogFailing = false
+        statusCursor = last.id
+        if batch.count < 2000 { break }
+      }
+      if statusCursor != statusCursorSaved && (final || monotonicMs() >= nextCursorSaveAt) {
+        statusLog.sync()
+        try store.setStatusLogCursor(statusCursor)
+        statusCursorSaved = statusCursor
+        nextCursorSaveAt = monotonicMs() + 1000
+      }
+    } catch let error as SQLiteError where error.isBusy {
+      // Held by another writer: the next turn tries again; the file is ahead of the stored cursor.
+    } catch {
+      logger.error("cannot copy events to the status log", metadata: ["error": "\(error)"])
+    }
   }
 
   /// `probe` with its concurrency capped to what the open-file limit allows (logged when lowered).
@@ -413,8 +473,7 @@ public final class CheckRunner: @unchecked Sendable {
       logger.warning("results dropped: lease lost before recording", metadata: ["count": "\(s.stale)"])
       metrics?.leaseExpiries.increment(by: s.stale)
     }
-    statusLog?.write(s.transitions)
-    // Every transition is in `events` and the status log; the journal gets them only at debug level
+    // Every transition is in `events` and the status log (copied from `events`, with operators' ones); the journal gets them only at debug level
     // (a first pass over a million URLs would be a million lines), except reappearances, which are rare
     // and need a person.
     for t in s.transitions where t.to == .reappeared || logger.logLevel <= .debug {
