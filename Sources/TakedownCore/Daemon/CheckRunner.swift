@@ -250,7 +250,8 @@ public final class CheckRunner: @unchecked Sendable {
         onceWaitUntil = max(onceWaitUntil, d.at)
         if d.cause == .hostPaused && d.at > onceWaitLogged + 1000 {
           onceWaitLogged = d.at
-          logger.info("waiting for a host's short pause before the run ends", metadata: ["until": "\(Timestamp.iso(d.at))"])
+          logger.info(
+            "waiting for a host's short pause before the run ends", metadata: ["until": "\(Timestamp.iso(d.at))"])
         }
       }
       reportLocalFailures(deferredClaims)
@@ -473,9 +474,9 @@ public final class CheckRunner: @unchecked Sendable {
       logger.warning("results dropped: lease lost before recording", metadata: ["count": "\(s.stale)"])
       metrics?.leaseExpiries.increment(by: s.stale)
     }
-    // Every transition is in `events` and the status log (copied from `events`, with operators' ones); the journal gets them only at debug level
-    // (a first pass over a million URLs would be a million lines), except reappearances, which are rare
-    // and need a person.
+    // Every transition is in `events` and, copied from there, in the status log; the journal gets them
+    // only at debug level (a first pass over a million URLs would be a million lines), except
+    // reappearances, which are rare and need a person.
     for t in s.transitions where t.to == .reappeared || logger.logLevel <= .debug {
       logger.log(
         level: t.to == .reappeared ? .notice : .debug,

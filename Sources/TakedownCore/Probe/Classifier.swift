@@ -81,7 +81,8 @@ public enum Classifier {
       return (.transient, flags.redirectSchemeRefused ? .protocolRefused : .badResponse)
     case CurlCode.weirdServerReply:
       return (.transient, .badResponse)
-    case CurlCode.gotNothing, CurlCode.sendError, CurlCode.recvError, CurlCode.partialFile, CurlCode.http2, CurlCode.http2Stream, CurlCode.badContentEncoding:
+    case CurlCode.gotNothing, CurlCode.sendError, CurlCode.recvError, CurlCode.partialFile, CurlCode.http2,
+      CurlCode.http2Stream, CurlCode.badContentEncoding:
       return (.transient, .networkError)
     default:
       return (.transient, .curlError)

@@ -7,7 +7,8 @@ import Foundation
 #endif
 
 /// A minimal HTTP listener for `GET /metrics` on the configured address: one thread, one request per
-/// connection, each bounded by a size cap and a 2-second deadline. Scrapes are rare and tiny; a web framework would cost more build time than it saves.
+/// connection, each bounded by a size cap and a 2-second deadline. Scrapes are rare and tiny; a web
+/// framework would cost more build time than it saves.
 public final class MetricsServer: @unchecked Sendable {
   // @unchecked: `fd` is written once in init; the accept thread only reads it.
   private let fd: Int32
