@@ -55,7 +55,8 @@ private let openSocketCallback: curl_opensocket_callback = { user, _, address in
   }
   let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
   if fd < 0 {
-    // Out of descriptors or memory: our failure, not the site's (libcurl reports it as "couldn't connect").
+    // Out of descriptors or kernel memory: our failure, not the site's (libcurl reports it as
+    // "couldn't connect").
     let e = errno
     if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { t.localErrno = e }
   }
@@ -535,15 +536,19 @@ public final class ProbeEngine: @unchecked Sendable {
 
   /// A check that failed for a reason of this machine (out of descriptors or memory, no local port
   /// left) returns the errno to report; nil when the failure, if any, is the site's.
+  ///
+  /// Not CURLE_OUT_OF_MEMORY: libcurl 7.88 also returns it for a header line longer than its 100 KiB
+  /// cap, which any server can send; taken as local, such a URL would be requeued every second for
+  /// ever. It stays a recorded `curl_error` (a real shortage of memory rarely stops at one transfer).
   private func localFailure(_ t: Transfer, code: Int32) -> Int32? {
-    if code == CurlCode.ok { return nil }
-    if code == CurlCode.couldntConnect && t.localErrno != 0 { return t.localErrno }
-    if code == CurlCode.outOfMemory { return ENOMEM }
-    if code == CurlCode.couldntConnect {
-      var os = 0
-      _ = ccurl_easy_getinfo_long(t.handle, CURLINFO_OS_ERRNO, &os)
-      // connect() found no local address/port to use (ephemeral ports exhausted).
-      if Int32(os) == EADDRNOTAVAIL { return EADDRNOTAVAIL }
+    guard code == CurlCode.couldntConnect else { return nil }
+    if t.localErrno != 0 { return t.localErrno }
+    var os = 0
+    _ = ccurl_easy_getinfo_long(t.handle, CURLINFO_OS_ERRNO, &os)
+    // connect() found no local port to bind (ephemeral ports exhausted). Only for IPv4: on a machine
+    // without IPv6, connecting to an IPv6 address fails the same way, and that is the site's address.
+    if Int32(os) == EADDRNOTAVAIL, let ip = infoString(t.handle, CURLINFO_PRIMARY_IP), !ip.contains(":") {
+      return EADDRNOTAVAIL
     }
     return nil
   }
