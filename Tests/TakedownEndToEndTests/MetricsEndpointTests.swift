@@ -41,7 +41,10 @@ import Testing
     #expect(send("GET /met"))
     // The pause between the writes lasts until the daemon has read the first one: its socket's
     // receive queue is empty again.
-    #expect(try waitUntil { tcpReceiveQueue(localPort: port, remotePort: clientPort) == 0 })
+    let pid = daemon.process.processIdentifier
+    #expect(
+      try waitUntil { tcpReceiveQueue(pid: pid, localPort: port, remotePort: clientPort) == 0 },
+      "\(String(describing: tcpReceiveQueue(pid: pid, localPort: port, remotePort: clientPort)))")
     #expect(send("rics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: two-writes\r\n\r\n"))
 
     // Read in small pieces, as a slow client would.
@@ -69,10 +72,23 @@ import Testing
   }
 }
 
-/// Bytes waiting unread in the receive queue of the TCP socket localPort ↔ remotePort on 127.0.0.1
-/// (from /proc/net/tcp); nil when there is no such socket.
-func tcpReceiveQueue(localPort: Int, remotePort: Int) -> Int? {
-  guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+/// Bytes waiting unread in the receive queue of the TCP socket localPort ↔ remotePort on 127.0.0.1,
+/// from the process's /proc/PID/net/tcp; nil when there is no such socket.
+func tcpReceiveQueue(pid: pid_t, localPort: Int, remotePort: Int) -> Int? {
+  // Read to the end by hand: procfs reports size 0, and a one-shot read gets only the first page of
+  // a table that other tests fill with thousands of sockets.
+  let fd = open("/proc/\(pid)/net/tcp", O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    if n < 0 && errno == EINTR { continue }
+    if n <= 0 { break }
+    bytes += chunk[0..<n]
+  }
+  let table = String(decoding: bytes, as: UTF8.self)
   let local = String(format: "0100007F:%04X", localPort)
   let remote = String(format: "0100007F:%04X", remotePort)
   for line in table.split(separator: "\n").dropFirst() {

@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// A minimal HTTP listener for `GET /metrics` on the configured address: one thread, one request per
-/// connection, each bounded by a size cap and a 2-second deadline. Scrapes are rare and tiny; a web
+/// connection, each bounded by a size cap and deadlines (5 s for the request head, 5 s for the answer). Scrapes are rare and tiny; a web
 /// framework would cost more build time than it saves.
 public final class MetricsServer: @unchecked Sendable {
   // @unchecked: `fd` is written once in init; the accept thread only reads it.
@@ -71,8 +71,8 @@ public final class MetricsServer: @unchecked Sendable {
 
   /// A request head larger than this is refused: a scrape's is a few hundred bytes.
   static let maxRequestBytes = 16 * 1024
-  /// How long one connection may take to send its request (and to take the answer and close).
-  static let connectionTimeoutMs: Int64 = 2000
+  /// How long one connection may take to send its request head, and then to take the answer.
+  static let connectionTimeoutMs: Int64 = 5000
 
   private func serve() {
     while true {
@@ -131,7 +131,8 @@ public final class MetricsServer: @unchecked Sendable {
       + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
     let out = Array(head.utf8) + body
     var off = 0
-    while off < out.count && monotonicMs() < deadline {
+    let writeDeadline = monotonicMs() + Self.connectionTimeoutMs
+    while off < out.count && monotonicMs() < writeDeadline {
       let w = out.withUnsafeBytes { send(c, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
       if w > 0 {
         off += w
@@ -144,7 +145,8 @@ public final class MetricsServer: @unchecked Sendable {
     // Closing with unread input makes the kernel send a reset, which can destroy the answer still
     // on its way: say we are done, then read (and drop) whatever comes until the client closes.
     shutdown(c, Int32(SHUT_WR))
-    while monotonicMs() < deadline {
+    let drainDeadline = monotonicMs() + 1000
+    while monotonicMs() < drainDeadline {
       let n = buf.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
       if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) { break }
     }
