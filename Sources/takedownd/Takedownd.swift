@@ -17,7 +17,7 @@ struct Takedownd: AsyncParsableCommand {
     discussion: """
       Claims due URLs from the SQLite queue, checks them with libcurl, records every check and reschedules.
       SIGTERM or SIGINT stops it cleanly: in-flight checks finish (up to probe.shutdown_grace), the rest
-      are released for the next run.
+      are released for the next run. A second SIGTERM or SIGINT releases the checks in flight at once.
       """)
 
   @Option(name: .long, help: "Configuration file (TOML). Without it, built-in defaults apply.")
@@ -79,7 +79,7 @@ struct Takedownd: AsyncParsableCommand {
       config: cfg, databasePath: path, holder: cfg.nodeName ?? DatabaseLocation.hostName(),
       options: .init(once: once), logger: logger,
       notifier: SDNotifier(environment: ProcessInfo.processInfo.environment), metrics: metrics,
-      reloadConfig: reloader)
+      reloadConfig: reloader, resolveDatabase: { [db] in DatabaseLocation.resolve(flag: db, config: $0) })
     let service = CheckerService(runner: runner)
     let group = ServiceGroup(
       configuration: .init(
@@ -92,6 +92,12 @@ struct Takedownd: AsyncParsableCommand {
     } catch let error as StoreError {
       logger.critical("database failure", metadata: ["error": "\(error)"])
       throw ExitCode(error.exitCode.rawValue)
+    } catch let error as StatusLogError {
+      // A path that cannot be opened is a configuration problem: 78, which the unit does not restart.
+      logger.critical(
+        "cannot open the status log",
+        metadata: ["key": "log.status_log", "path": "\(error.path)", "error": "\(String(cString: strerror(error.errno)))"])
+      throw ExitCode(78)
     }
     if once {
       let store = try SQLiteStore(path: path)
@@ -113,6 +119,17 @@ struct CheckerService: Service {
       for await _ in hangupSignals { runner.requestReload() }
     }
     defer { hangups.cancel() }
+    // ServiceGroup turns the first SIGTERM/SIGINT into a graceful shutdown and ignores the next ones;
+    // an operator who asks twice wants it over now, not after shutdown_grace.
+    let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    let stops = Task {
+      var seen = 0
+      for await _ in stopSignals {
+        seen += 1
+        if seen == 1 { runner.requestStop() } else { runner.requestStopNow() }
+      }
+    }
+    defer { stops.cancel() }
     try await withGracefulShutdownHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
         let thread = Thread {

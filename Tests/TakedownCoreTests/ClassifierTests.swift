@@ -11,6 +11,7 @@ import Testing
       (CurlCode.couldntResolveHost, CURLE_COULDNT_RESOLVE_HOST), (CurlCode.couldntConnect, CURLE_COULDNT_CONNECT),
       (CurlCode.weirdServerReply, CURLE_WEIRD_SERVER_REPLY), (CurlCode.http2, CURLE_HTTP2),
       (CurlCode.partialFile, CURLE_PARTIAL_FILE), (CurlCode.writeError, CURLE_WRITE_ERROR),
+      (CurlCode.outOfMemory, CURLE_OUT_OF_MEMORY),
       (CurlCode.operationTimedOut, CURLE_OPERATION_TIMEDOUT), (CurlCode.sslConnectError, CURLE_SSL_CONNECT_ERROR),
       (CurlCode.abortedByCallback, CURLE_ABORTED_BY_CALLBACK), (CurlCode.tooManyRedirects, CURLE_TOO_MANY_REDIRECTS),
       (CurlCode.gotNothing, CURLE_GOT_NOTHING), (CurlCode.sendError, CURLE_SEND_ERROR),
@@ -52,7 +53,12 @@ import Testing
     .init(code: CurlCode.peerFailedVerification, http: 0, observation: .transient, reason: .tlsError),
     .init(code: CurlCode.sslConnectError, http: 0, observation: .transient, reason: .tlsError),
     .init(code: CurlCode.tooManyRedirects, http: 301, observation: .transient, reason: .tooManyRedirects),
-    .init(code: CurlCode.unsupportedProtocol, http: 302, observation: .transient, reason: .protocolRefused),
+    .init(
+      code: CurlCode.unsupportedProtocol, http: 302, flags: .init(redirectSchemeRefused: true), observation: .transient,
+      reason: .protocolRefused),
+    // The same code for a reply that is not HTTP (libcurl 7.88: HTTP/0.9 refused), or code 8 elsewhere.
+    .init(code: CurlCode.unsupportedProtocol, http: 0, observation: .transient, reason: .badResponse),
+    .init(code: CurlCode.weirdServerReply, http: 0, observation: .transient, reason: .badResponse),
     .init(code: CurlCode.gotNothing, http: 0, observation: .transient, reason: .networkError),
     .init(code: CurlCode.recvError, http: 0, observation: .transient, reason: .networkError),
     // Stopping at the body cap is not a failure: the status decides.

@@ -22,10 +22,21 @@ public final class CheckRunner: @unchecked Sendable {
   private let metrics: DaemonMetrics?
   /// Reads the configuration again (SIGHUP). nil: reload is not possible (no config file).
   private let reloadConfig: (@Sendable () throws -> Config)?
+  /// Where a configuration puts the database (the daemon's `--db` wins over any config's `database`):
+  /// a reload is compared with the database in use, not with the previous configuration.
+  private let resolveDatabase: @Sendable (Config) -> String
   private let mailbox = Mailbox()
   private let stopRequested = Locked(false)
+  private let stopNowRequested = Locked(false)
   private let reloadRequested = Locked(false)
   private var statusLog: StatusLog?
+  /// The last event written to the status log, and the last one stored as written (daemon_state).
+  private var statusCursor: Int64 = 0
+  private var statusCursorSaved: Int64 = 0
+  private var nextCursorSaveAt: Int64 = 0
+  private var statusLogFailing = false
+  /// The open-file limit after raising it at start: concurrency is capped to what it allows.
+  private var fileLimit: FileLimit?
 
   // Interval counters for the periodic summary.
   private var intervalStart = Timestamp.nowMs()
@@ -38,7 +49,8 @@ public final class CheckRunner: @unchecked Sendable {
   public init(
     config: Config, databasePath: String, holder: String, options: Options, logger: Logger,
     notifier: SDNotifier = SDNotifier(environment: [:]), metrics: DaemonMetrics? = nil,
-    reloadConfig: (@Sendable () throws -> Config)? = nil
+    reloadConfig: (@Sendable () throws -> Config)? = nil,
+    resolveDatabase: @escaping @Sendable (Config) -> String = { DatabaseLocation.resolve(flag: nil, config: $0) }
   ) {
     self.config = config
     self.databasePath = databasePath
@@ -48,6 +60,7 @@ public final class CheckRunner: @unchecked Sendable {
     self.notifier = notifier
     self.metrics = metrics
     self.reloadConfig = reloadConfig
+    self.resolveDatabase = resolveDatabase
   }
 
   /// Asks the loop to stop: no more claims, in-flight checks get `shutdown_grace` to finish, the rest is
@@ -55,6 +68,13 @@ public final class CheckRunner: @unchecked Sendable {
   public func requestStop() {
     stopRequested.withLock { $0 = true }
     mailbox.poke()
+  }
+
+  /// A second stop request (another SIGTERM or Ctrl-C): the shutdown grace is cut short, checks in
+  /// flight are aborted and released unrecorded. Callable from any thread.
+  public func requestStopNow() {
+    stopNowRequested.withLock { $0 = true }
+    requestStop()
   }
 
   /// Asks the loop to read the configuration again at its next turn. Callable from any thread.
@@ -68,12 +88,23 @@ public final class CheckRunner: @unchecked Sendable {
   /// Runs until stopped (or, with `once`, until nothing is due). Throws on database failures.
   public func run() throws {
     let store = try SQLiteStore(path: databasePath, checker: true)
-    if let path = config.log.statusLog { statusLog = try StatusLog(path: path) }
+    if let path = config.log.statusLog {
+      statusLog = try StatusLog(path: path)
+      try startStatusLog(store: store)
+    }
     let recovered = try store.releaseAll(holder: holder, now: Timestamp.nowMs())
     if recovered > 0 {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
       metrics?.leaseExpiries.increment(by: recovered)
     }
+    let limit = FileLimit.raise()
+    fileLimit = limit
+    if limit.soft > limit.before {
+      logger.notice(
+        "open file limit raised",
+        metadata: ["limit.before": "\(limit.before)", "limit.soft": "\(limit.soft)", "limit.hard": "\(limit.hard)"])
+    }
+    config.probe = sized(config.probe)
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
@@ -92,15 +123,22 @@ public final class CheckRunner: @unchecked Sendable {
     let watchdogEveryMs = notifier.watchdogIntervalUs.map { Int64($0 / 2000) }
     var nextWatchdogAt: Int64 = 0
     var draining = false
+    var abortedInFlight = false
     var failure: Error?
     // Claimed and not yet recorded or released: --once may only stop when this is zero, because a
     // recorded result can make its URL due again at once (confirm_interval = 0).
     var inHand = 0
     var unrecorded: [ProbeResult] = []
     var unreleased: [ClaimedURL] = []
-    var undeferred: [(ClaimedURL, Int64)] = []
-    // --once waits for URLs that a host made us hand back (Retry-After, rate): they are part of "everything due".
+    var undeferred: [Deferral] = []
+    // --once waits for URLs handed back because their host was busy (its rate, its connections) or
+    // paused for a short while (up to onceMaxPauseWaitMs), or because this machine could not start
+    // them: they are part of "everything due now". What a host asked us to leave alone for longer
+    // stays deferred in the database, and the run ends.
     var onceWaitUntil: Int64 = 0
+    var onceWaitLogged: Int64 = 0
+    var pausedDeferrals = 0
+    var pausedUntil: Int64 = 0
 
     logger.info(
       "takedownd started",
@@ -126,7 +164,7 @@ public final class CheckRunner: @unchecked Sendable {
         nextWatchdogAt = monotonicMs() + every
       }
       if reloadRequested.withLock({ r in defer { r = false }; return r }) {
-        reload(engine: engine)
+        reload(engine: engine, store: store)
         idleUntil = 0
       }
       if !draining && (stopping || failure != nil) {
@@ -134,6 +172,13 @@ public final class CheckRunner: @unchecked Sendable {
         notifier.notify("STOPPING=1", "STATUS=stopping: waiting for \(engine.outstanding) checks in flight")
         engine.drain(graceMs: failure == nil ? config.probe.shutdownGraceMs : 0)
         logger.info("stopping: no new claims, waiting for checks in flight", metadata: ["in_flight": "\(engine.outstanding)"])
+      }
+      if draining && !abortedInFlight && stopNowRequested.withLock({ $0 }) {
+        abortedInFlight = true
+        logger.notice(
+          "second stop signal: aborting checks in flight, releasing them unrecorded",
+          metadata: ["in_flight": "\(engine.outstanding)"])
+        engine.drain(graceMs: 0)
       }
       let concurrency = config.probe.concurrency
       // Keep the engine fed: claim while less than twice the concurrency is in flight or waiting in it.
@@ -196,7 +241,20 @@ public final class CheckRunner: @unchecked Sendable {
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
       inHand -= results.count + abandoned.count + deferredClaims.count
-      if options.once, let latest = deferredClaims.map(\.1).max() { onceWaitUntil = max(onceWaitUntil, latest) }
+      for d in deferredClaims where options.once {
+        if d.cause == .hostPaused && d.at - Timestamp.nowMs() > Self.onceMaxPauseWaitMs {
+          pausedDeferrals += 1
+          pausedUntil = max(pausedUntil, d.at)
+          continue
+        }
+        onceWaitUntil = max(onceWaitUntil, d.at)
+        if d.cause == .hostPaused && d.at > onceWaitLogged + 1000 {
+          onceWaitLogged = d.at
+          logger.info(
+            "waiting for a host's short pause before the run ends", metadata: ["until": "\(Timestamp.iso(d.at))"])
+        }
+      }
+      reportLocalFailures(deferredClaims)
       // Results that a busy database refused last time go first; they still hold their leases.
       if !unrecorded.isEmpty || !unreleased.isEmpty || !undeferred.isEmpty {
         results = unrecorded + results
@@ -219,7 +277,7 @@ public final class CheckRunner: @unchecked Sendable {
           logger.info("released unfinished checks", metadata: ["count": "\(abandoned.count)"])
         }
         if !deferredClaims.isEmpty {
-          try store.deferClaims(deferredClaims, holder: holder)
+          try store.deferClaims(deferredClaims.map { ($0.claim, $0.at) }, holder: holder)
           metrics?.deferred.increment(by: deferredClaims.count)
           logger.debug("handed back checks a host cannot take yet", metadata: ["count": "\(deferredClaims.count)"])
         }
@@ -234,6 +292,7 @@ public final class CheckRunner: @unchecked Sendable {
         logger.error("cannot record results", metadata: ["error": "\(error)"])
         failure = failure ?? error
       }
+      copyEventsToStatusLog(store: store)
       if Timestamp.nowMs() >= nextSummaryAt {
         do {
           try emitSummary(store: store, inFlight: engine.outstanding)
@@ -251,6 +310,12 @@ public final class CheckRunner: @unchecked Sendable {
       if finished { Thread.sleep(forTimeInterval: 0.01) }  // the mailbox no longer blocks once finished
     }
     if let failure { throw failure }
+    if options.once && pausedDeferrals > 0 {
+      logger.notice(
+        "checks deferred until their hosts can take them",
+        metadata: ["deferred": "\(pausedDeferrals)", "until": "\(Timestamp.iso(pausedUntil))"])
+    }
+    copyEventsToStatusLog(store: store, final: true)
     try emitSummary(store: store, inFlight: 0)
     try? store.checkpoint()
     logger.info(
@@ -263,17 +328,21 @@ public final class CheckRunner: @unchecked Sendable {
 
   /// SIGHUP: read the config again; a bad one is logged (naming the keys) and the old one stays.
   /// Checks in flight keep the settings they started with.
-  private func reload(engine: ProbeEngine) {
+  private func reload(engine: ProbeEngine, store: SQLiteStore) {
     guard let reloadConfig else {
       logger.warning("reload requested, but takedownd was started without --config: nothing to reload")
       return
     }
     notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SDNotifier.monotonicUsec())", "STATUS=reloading")
     do {
-      let new = try reloadConfig()
-      if new.database != config.database {
-        logger.warning("database cannot change on reload; restart takedownd to use the new one")
+      var new = try reloadConfig()
+      let wanted = resolveDatabase(new)
+      if Self.samePath(wanted, databasePath) == false {
+        logger.warning(
+          "database cannot change on reload; restart takedownd to use the new one",
+          metadata: ["db": "\(databasePath)", "db.configured": "\(wanted)"])
       }
+      new.probe = sized(new.probe)
       engine.update(new.probe, holdLimitMs: Self.holdLimit(new))
       if new.log.level != config.log.level, let level = Logger.Level(rawValue: new.log.level) {
         JournalLogHandler.level = level
@@ -281,6 +350,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if new.log.statusLog != config.log.statusLog {
         statusLog = try new.log.statusLog.map { try StatusLog(path: $0) }
+        if statusLog != nil && config.log.statusLog == nil { try startStatusLog(store: store) }
       } else {
         try statusLog?.reopen()
       }
@@ -296,6 +366,96 @@ public final class CheckRunner: @unchecked Sendable {
       logger.error("reload refused, keeping the old configuration", metadata: ["error": "\(error)"])
     }
     notifier.notify("READY=1", "STATUS=checking")
+  }
+
+  /// Where the status log continues: after the last event it was given (stored in the database, so a
+  /// restart, a rotated file or a new path loses nothing), or, the first time a status log is
+  /// configured, after the newest event (the history before it is in `takedownctl events`).
+  private func startStatusLog(store: SQLiteStore) throws {
+    if let saved = try store.statusLogCursor() {
+      statusCursor = saved
+    } else {
+      statusCursor = try store.lastEventID()
+      try store.setStatusLogCursor(statusCursor)
+    }
+    statusCursorSaved = statusCursor
+  }
+
+  /// Copies the transitions recorded since the cursor, whoever made them (this daemon's checks, an
+  /// operator's `takedownctl cancel`), into the status log, in event order. The cursor is stored at
+  /// most once a second, after an fdatasync of the file: a crash repeats at most that second's lines
+  /// (at least once, never lost; `event_id` identifies a repeat).
+  private func copyEventsToStatusLog(store: SQLiteStore, final: Bool = false) {
+    guard let statusLog else { return }
+    do {
+      while true {
+        let batch = try store.events(afterID: statusCursor, since: nil, limit: 2000)
+        guard let last = batch.last else { break }
+        guard statusLog.write(batch) else {
+          if !statusLogFailing {
+            logger.error(
+              "cannot write the status log; retrying",
+              metadata: ["path": "\(statusLog.path)", "error": "\(String(cString: strerror(errno)))"])
+          }
+          statusLogFailing = true
+          return
+        }
+        statusLogFailing = false
+        statusCursor = last.id
+        if batch.count < 2000 { break }
+      }
+      if statusCursor != statusCursorSaved && (final || monotonicMs() >= nextCursorSaveAt) {
+        statusLog.sync()
+        try store.setStatusLogCursor(statusCursor)
+        statusCursorSaved = statusCursor
+        nextCursorSaveAt = monotonicMs() + 1000
+      }
+    } catch let error as SQLiteError where error.isBusy {
+      // Held by another writer: the next turn tries again; the file is ahead of the stored cursor.
+    } catch {
+      logger.error("cannot copy events to the status log", metadata: ["error": "\(error)"])
+    }
+  }
+
+  /// `probe` with its concurrency capped to what the open-file limit allows (logged when lowered).
+  private func sized(_ probe: ProbeConfig) -> ProbeConfig {
+    guard let limit = fileLimit, probe.concurrency > limit.maxChecks else { return probe }
+    logger.warning(
+      "concurrency lowered to what the open file limit allows",
+      metadata: [
+        "concurrency.configured": "\(probe.concurrency)", "concurrency.used": "\(limit.maxChecks)",
+        "limit.soft": "\(limit.soft)", "limit.hard": "\(limit.hard)", "fds.open": "\(limit.open)",
+        "fds.per_check": "\(FileLimit.perCheck)", "fds.reserved": "\(FileLimit.reserve)",
+      ])
+    var sized = probe
+    sized.concurrency = limit.maxChecks
+    return sized
+  }
+
+  /// Checks this machine could not start (out of descriptors, memory, local ports) went back to the
+  /// queue unrecorded; that must not go unnoticed, because it slows every check down.
+  private func reportLocalFailures(_ deferrals: [Deferral]) {
+    var byErrno: [Int32: Int] = [:]
+    for d in deferrals {
+      if case .localFailure(let e) = d.cause { byErrno[e, default: 0] += 1 }
+    }
+    for (e, count) in byErrno.sorted(by: { $0.key < $1.key }) {
+      logger.error(
+        "local resource failure: checks requeued unrecorded",
+        metadata: [
+          "count": "\(count)", "errno": "\(e)", "error": "\(String(cString: strerror(e)))",
+          "retry_ms": "\(ProbeEngine.localRetryMs)",
+        ])
+    }
+  }
+
+  /// The longest host pause (Retry-After, a 429) `--once` sits out; URLs of a host paused for longer
+  /// are deferred to the end of the pause and the run does not wait for them.
+  static let onceMaxPauseWaitMs: Int64 = 60_000
+
+  /// Two spellings of one path ("./a.sqlite", "a.sqlite", "/x/../x/a.sqlite") are the same database.
+  static func samePath(_ a: String, _ b: String) -> Bool {
+    a == b || URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
   }
 
   /// How long a URL may wait in the engine for its host: a quarter of the lease (so it is recorded or
@@ -314,10 +474,9 @@ public final class CheckRunner: @unchecked Sendable {
       logger.warning("results dropped: lease lost before recording", metadata: ["count": "\(s.stale)"])
       metrics?.leaseExpiries.increment(by: s.stale)
     }
-    statusLog?.write(s.transitions)
-    // Every transition is in `events` and the status log; the journal gets them only at debug level
-    // (a first pass over a million URLs would be a million lines), except reappearances, which are rare
-    // and need a person.
+    // Every transition is in `events` and, copied from there, in the status log; the journal gets them
+    // only at debug level (a first pass over a million URLs would be a million lines), except
+    // reappearances, which are rare and need a person.
     for t in s.transitions where t.to == .reappeared || logger.logLevel <= .debug {
       logger.log(
         level: t.to == .reappeared ? .notice : .debug,

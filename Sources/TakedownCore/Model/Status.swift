@@ -53,6 +53,9 @@ public enum Reason: String, Sendable, CaseIterable, Codable {
   case networkError = "network_error"
   /// A redirect to a scheme other than http/https.
   case protocolRefused = "protocol_refused"
+  /// The server did not answer in HTTP (an HTTP/0.9 or garbage reply, an unknown version or a broken
+  /// status line): says nothing about the content, so it is transient.
+  case badResponse = "bad_response"
   /// The URL (or a redirect target) resolved to a private, loopback or link-local address.
   case privateAddressRefused = "private_address_refused"
   /// Any other libcurl failure; the libcurl code is in the check row.

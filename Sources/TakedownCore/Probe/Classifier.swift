@@ -11,6 +11,7 @@ public enum CurlCode {
   public static let http2: Int32 = 16
   public static let partialFile: Int32 = 18
   public static let writeError: Int32 = 23
+  public static let outOfMemory: Int32 = 27
   public static let operationTimedOut: Int32 = 28
   public static let sslConnectError: Int32 = 35
   public static let abortedByCallback: Int32 = 42
@@ -37,9 +38,13 @@ public struct TransferFlags: Sendable, Equatable {
   public var privateAddressRefused = false
   /// We stopped reading the body at the cap on purpose (libcurl then reports a write error).
   public var bodyCapped = false
-  public init(privateAddressRefused: Bool = false, bodyCapped: Bool = false) {
+  /// The last response was a redirect whose Location names a scheme other than http/https: what
+  /// CURLE_UNSUPPORTED_PROTOCOL means then (libcurl uses the same code for a reply that is not HTTP).
+  public var redirectSchemeRefused = false
+  public init(privateAddressRefused: Bool = false, bodyCapped: Bool = false, redirectSchemeRefused: Bool = false) {
     self.privateAddressRefused = privateAddressRefused
     self.bodyCapped = bodyCapped
+    self.redirectSchemeRefused = redirectSchemeRefused
   }
 }
 
@@ -70,9 +75,14 @@ public enum Classifier {
     case CurlCode.tooManyRedirects:
       return (.transient, .tooManyRedirects)
     case CurlCode.unsupportedProtocol:
-      return (.transient, .protocolRefused)
-    case CurlCode.gotNothing, CurlCode.sendError, CurlCode.recvError, CurlCode.partialFile,
-      CurlCode.weirdServerReply, CurlCode.http2, CurlCode.http2Stream, CurlCode.badContentEncoding:
+      // libcurl 7.88 also answers an HTTP/0.9 reply, an unknown HTTP version or a bad status line with
+      // this code (later versions partly with CURLE_WEIRD_SERVER_REPLY): only a refused redirect is
+      // a refused protocol.
+      return (.transient, flags.redirectSchemeRefused ? .protocolRefused : .badResponse)
+    case CurlCode.weirdServerReply:
+      return (.transient, .badResponse)
+    case CurlCode.gotNothing, CurlCode.sendError, CurlCode.recvError, CurlCode.partialFile, CurlCode.http2,
+      CurlCode.http2Stream, CurlCode.badContentEncoding:
       return (.transient, .networkError)
     default:
       return (.transient, .curlError)

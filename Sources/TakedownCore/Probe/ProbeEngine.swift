@@ -53,7 +53,14 @@ private let openSocketCallback: curl_opensocket_callback = { user, _, address in
       return ccurl_socket_bad()
     }
   }
-  return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+  let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
+  if fd < 0 {
+    // Out of descriptors or kernel memory: our failure, not the site's (libcurl reports it as
+    // "couldn't connect").
+    let e = errno
+    if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { t.localErrno = e }
+  }
+  return fd
 }
 
 /// Checks URLs concurrently on one libcurl multi handle, on a thread of its own.
@@ -98,7 +105,7 @@ public final class ProbeEngine: @unchecked Sendable {
   private var compiledRules: [CompiledRule]
   private var held = 0
   private var nextSweepAt: Int64 = 0
-  private var deferred: [(ClaimedURL, Int64)] = []
+  private var deferred: [Deferral] = []
 
   struct Control {
     var draining = false
@@ -308,7 +315,8 @@ public final class ProbeEngine: @unchecked Sendable {
   private func enqueue(_ job: Job, now: Int64) {
     let h = hostState(for: job.claim)
     if let at = deferral(h, position: h.queue.count, now: now) {
-      deferred.append((job.claim, Timestamp.nowMs() + (at - now)))
+      deferred.append(
+        Deferral(claim: job.claim, at: Timestamp.nowMs() + (at - now), cause: h.pausedUntil > now ? .hostPaused : .hostBusy))
       return
     }
     h.queue.append(job)
@@ -391,8 +399,11 @@ public final class ProbeEngine: @unchecked Sendable {
         let jobs = h.queue.removeAll()
         held -= jobs.count
         let slot = max(h.slotMs, 1)
+        let cause: Deferral.Cause = h.pausedUntil > now ? .hostPaused : .hostBusy
         for (k, job) in jobs.enumerated() {
-          deferred.append((job.claim, Timestamp.nowMs() + Int64(Double(k) * slot) + max(h.pausedUntil - now, 0)))
+          deferred.append(
+            Deferral(
+              claim: job.claim, at: Timestamp.nowMs() + Int64(Double(k) * slot) + max(h.pausedUntil - now, 0), cause: cause))
         }
       }
       if h.queue.isEmpty && h.inFlight == 0 && !h.scheduled && h.nextStartAt < now && h.pausedUntil < now
@@ -484,6 +495,17 @@ public final class ProbeEngine: @unchecked Sendable {
       guard let t = inFlight.removeValue(forKey: handle) else { continue }
       let h = t.host
       h.inFlight -= 1
+      if let local = localFailure(t, code: code) {
+        // Nothing was learnt about the URL: no result, the claim goes back to the queue to be tried
+        // again shortly (the runner logs it loudly), and the host's timing estimate is left alone.
+        curl_multi_remove_handle(multi, handle)
+        Unmanaged.passUnretained(t).release()
+        pool.append(handle)
+        deferred.append(
+          Deferral(claim: t.job.claim, at: Timestamp.nowMs() + Self.localRetryMs, cause: .localFailure(errno: local)))
+        if !h.queue.isEmpty && h.inFlight < h.rule.maxConnections { schedule(h, now: now) }
+        continue
+      }
       h.averageMs = h.averageMs * 0.8 + Double(max(now - t.startedAt, 0)) * 0.2
       let r = result(of: t, code: code)
       curl_multi_remove_handle(multi, handle)
@@ -512,6 +534,28 @@ public final class ProbeEngine: @unchecked Sendable {
     }
   }
 
+  /// A check that failed for a reason of this machine (out of descriptors or memory, no local port
+  /// left) returns the errno to report; nil when the failure, if any, is the site's.
+  ///
+  /// Not CURLE_OUT_OF_MEMORY: libcurl 7.88 also returns it for a header line longer than its 100 KiB
+  /// cap, which any server can send; taken as local, such a URL would be requeued every second for
+  /// ever. It stays a recorded `curl_error` (a real shortage of memory rarely stops at one transfer).
+  private func localFailure(_ t: Transfer, code: Int32) -> Int32? {
+    guard code == CurlCode.couldntConnect else { return nil }
+    if t.localErrno != 0 { return t.localErrno }
+    var os = 0
+    _ = ccurl_easy_getinfo_long(t.handle, CURLINFO_OS_ERRNO, &os)
+    // connect() found no local port to bind (ephemeral ports exhausted). Only for IPv4: on a machine
+    // without IPv6, connecting to an IPv6 address fails the same way, and that is the site's address.
+    if Int32(os) == EADDRNOTAVAIL, let ip = infoString(t.handle, CURLINFO_PRIMARY_IP), !ip.contains(":") {
+      return EADDRNOTAVAIL
+    }
+    return nil
+  }
+
+  /// How soon a check that failed for a local reason is tried again.
+  static let localRetryMs: Int64 = 1000
+
   private func result(of t: Transfer, code: Int32) -> ProbeResult {
     let h = t.handle
     var status = 0
@@ -524,7 +568,9 @@ public final class ProbeEngine: @unchecked Sendable {
     timings.tlsUs = infoOff(h, CURLINFO_APPCONNECT_TIME_T)
     timings.firstByteUs = infoOff(h, CURLINFO_STARTTRANSFER_TIME_T)
     timings.totalUs = infoOff(h, CURLINFO_TOTAL_TIME_T)
-    let flags = TransferFlags(privateAddressRefused: t.privateRefused, bodyCapped: t.capped)
+    let flags = TransferFlags(
+      privateAddressRefused: t.privateRefused, bodyCapped: t.capped,
+      redirectSchemeRefused: code == CurlCode.unsupportedProtocol && t.capture.redirectsToOtherScheme)
     let finalURL = infoString(h, CURLINFO_EFFECTIVE_URL)
     let rule = t.host.rule
     let contentType = t.capture.header("content-type")
@@ -602,6 +648,21 @@ func monotonicMs() -> Int64 {
   return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
+/// A claim handed back unchecked, with the wall-clock ms from which it can be tried again.
+struct Deferral {
+  enum Cause: Equatable {
+    /// The host's queue (its connections, its rate) would keep it waiting longer than the hold limit.
+    case hostBusy
+    /// The host asked us to wait (Retry-After, a 429).
+    case hostPaused
+    /// This machine could not start the check (an errno such as EMFILE): nothing is known about the URL.
+    case localFailure(errno: Int32)
+  }
+  var claim: ClaimedURL
+  var at: Int64
+  var cause: Cause
+}
+
 /// Where the probe thread leaves results for the runner, and where the runner sleeps until there is
 /// something to do (results, a stop request, or a timeout).
 public final class Mailbox: @unchecked Sendable {
@@ -609,7 +670,7 @@ public final class Mailbox: @unchecked Sendable {
   private let condition = NSCondition()
   private var results: [ProbeResult] = []
   private var abandoned: [ClaimedURL] = []
-  private var deferred: [(ClaimedURL, Int64)] = []
+  private var deferred: [Deferral] = []
   private var finished = false
   private var poked = false
 
@@ -631,7 +692,7 @@ public final class Mailbox: @unchecked Sendable {
 
   /// Claims handed back unchecked because their host cannot take them soon, with the wall-clock ms
   /// from which it can.
-  func post(deferred d: [(ClaimedURL, Int64)]) {
+  func post(deferred d: [Deferral]) {
     condition.lock()
     deferred.append(contentsOf: d)
     condition.signal()
@@ -662,7 +723,7 @@ public final class Mailbox: @unchecked Sendable {
 
   /// Waits up to `timeoutMs` for anything, then takes it all.
   func take(timeoutMs: Int64) -> (
-    results: [ProbeResult], abandoned: [ClaimedURL], deferred: [(ClaimedURL, Int64)], finished: Bool
+    results: [ProbeResult], abandoned: [ClaimedURL], deferred: [Deferral], finished: Bool
   ) {
     condition.lock()
     defer { condition.unlock() }

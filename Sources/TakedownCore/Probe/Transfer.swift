@@ -22,6 +22,19 @@ struct ResponseCapture {
 
   func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
 
+  /// The last response is a redirect to a scheme other than http/https ("ftp://…", "file:…"); a
+  /// relative Location ("/x", "x:y" is not one: a scheme needs letters before the colon) stays on http.
+  var redirectsToOtherScheme: Bool {
+    guard (300...399).contains(status), let location = header("location") else { return false }
+    guard let colon = location.firstIndex(of: ":") else { return false }
+    let scheme = location[..<colon]
+    guard let first = scheme.first, first.isASCII, first.isLetter,
+      scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
+    else { return false }
+    let lower = scheme.lowercased()
+    return lower != "http" && lower != "https"
+  }
+
   /// One header line as libcurl delivers it (CRLF included), for every response of the transfer.
   mutating func take(line: UnsafeRawBufferPointer) {
     var n = line.count
@@ -102,6 +115,8 @@ final class Transfer {
   var bytes: Int64 = 0
   var capped = false
   var privateRefused = false
+  /// errno of a socket() that failed for a local reason (EMFILE, ENFILE, ENOBUFS, ENOMEM); 0 = none.
+  var localErrno: Int32 = 0
   var sha = SHA256()
   var body: [UInt8] = []
   var capture = ResponseCapture()

@@ -27,6 +27,25 @@ extension SQLiteStore {
     return out
   }
 
+  /// The newest event's id (0 when there is none).
+  public func lastEventID() throws -> Int64 {
+    try db.scalar("SELECT max(id) FROM events") ?? 0
+  }
+
+  /// The id of the last event written to the status log; nil when none ever was.
+  public func statusLogCursor() throws -> Int64? {
+    try db.scalar("SELECT value FROM daemon_state WHERE key = 'status_log.event_id'")
+  }
+
+  public func setStatusLogCursor(_ eventID: Int64) throws {
+    try db.statement(
+      """
+      INSERT INTO daemon_state(key, value) VALUES ('status_log.event_id', ?1)
+      ON CONFLICT(key) DO UPDATE SET value = excluded.value
+      """
+    ).run([.int(eventID)])
+  }
+
   /// The id of the `n`-th newest event (0 when there are fewer): where `events --follow` starts.
   public func eventIDBeforeLast(_ n: Int) throws -> Int64 {
     try db.scalar("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.int(Int64(n))]) ?? 0

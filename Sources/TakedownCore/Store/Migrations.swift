@@ -379,6 +379,14 @@ enum Migrations {
       END;
       """
     ),
+    (
+      "0006_daemon_state",
+      """
+      -- Small values the daemon keeps across restarts. 'status_log.event_id': the last event written to
+      -- the status log, so every transition reaches it once, also those made while no daemon ran.
+      CREATE TABLE daemon_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      """
+    ),
   ]
 }
 

@@ -2,8 +2,9 @@
   import Glibc
 #endif
 
-/// Appends status transitions as JSON lines to a file for log shippers. `reopen()` (on SIGHUP) starts
-/// a new file at the same path after logrotate moved the old one. Used from the runner thread only.
+/// Appends status transitions (rows of `events`) as JSON lines to a file for log shippers, each with
+/// its `event_id`. `reopen()` (on SIGHUP) starts a new file at the same path after logrotate moved the
+/// old one. Used from the runner thread only.
 public final class StatusLog {
   public let path: String
   private var fd: Int32 = -1
@@ -22,11 +23,15 @@ public final class StatusLog {
     fd = newFD
   }
 
-  public func write(_ transitions: [Transition]) {
-    guard !transitions.isEmpty, fd >= 0 else { return }
+  /// Appends one line per event; false when the file could not take all of them (disk full…), in which
+  /// case the caller writes them again later (a line may then appear twice: `event_id` tells).
+  public func write(_ events: [EventRecord]) -> Bool {
+    guard fd >= 0 else { return false }
+    guard !events.isEmpty else { return true }
     var text = ""
-    for t in transitions {
-      text += t.json.rendered()
+    for e in events {
+      guard case .object(let fields) = e.transition.json else { continue }
+      text += JSON.object([("event_id", .int(e.id))] + fields).rendered()
       text += "\n"
     }
     var bytes = Array(text.utf8)
@@ -34,9 +39,15 @@ public final class StatusLog {
     while offset < bytes.count {
       let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
       if n < 0 && errno == EINTR { continue }
-      if n <= 0 { return }
+      if n <= 0 { return false }
       offset += n
     }
+    return true
+  }
+
+  /// Makes what was written durable, before the cursor that says so is stored.
+  public func sync() {
+    if fd >= 0 { _ = fdatasync(fd) }
   }
 }
 
