@@ -47,6 +47,23 @@ struct Enqueue: ParsableCommand {
     let report = ReportMetadata(
       reportedAt: reportedAt.flatMap(Timestamp.parse), campaign: campaign, notice: notice,
       rightholder: rightholder, work: work, deadline: deadline.flatMap(Timestamp.parse))
+    // The input first: a path that cannot be read stops the command before it creates a database or
+    // queues any of the arguments beside it (exit 66, nothing done).
+    var input: Int32?
+    if let file {
+      let fd = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else {
+        printError("takedownctl: cannot read \(file): \(String(cString: strerror(errno)))")
+        throw ExitCode(SysExit.noInput.rawValue)
+      }
+      if let why = notAReadableFile(fd) {
+        if fd != 0 { close(fd) }
+        printError("takedownctl: cannot read \(file): \(why)")
+        throw ExitCode(SysExit.noInput.rawValue)
+      }
+      input = fd
+    }
+    defer { if let input, input != 0 { close(input) } }
     let store = try database.open(create: true)
     try withStoreErrors { try store.tuneForBulkWrites() }
     var importer = BatchImporter(store: store, report: report)
@@ -57,17 +74,7 @@ struct Enqueue: ParsableCommand {
           try importer.add(UnsafeBufferPointer($0), source: "argument \(n + 1)")
         }
       }
-      if let file {
-        let fd = file == "-" ? 0 : open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-          printError("takedownctl: cannot read \(file): \(String(cString: strerror(errno)))")
-          throw ExitCode(SysExit.noInput.rawValue)
-        }
-        defer { if fd != 0 { close(fd) } }
-        if let why = notAReadableFile(fd) {
-          printError("takedownctl: cannot read \(file): \(why)")
-          throw ExitCode(SysExit.noInput.rawValue)
-        }
+      if let file, let fd = input {
         let name = file == "-" ? "<stdin>" : file
         let maxLine = 16_384
         var reader = LineReader(fd: fd, maxLine: maxLine)

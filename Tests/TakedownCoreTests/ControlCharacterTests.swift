@@ -10,6 +10,15 @@ import Testing
     #expect(ControlCharacters.escaped("Studio, Inc. – 该视频 \\ ok") == "Studio, Inc. – 该视频 \\ ok")
   }
 
+  @Test func bidirectionalControlsAreEscapedForTheTerminalButAllowedAtIntake() {
+    // "gnp.exe" shown as "exe.png": an override hides what a name really is.
+    #expect(ControlCharacters.escaped("file\u{202E}gnp.exe") == #"file\u{202E}gnp.exe"#)
+    #expect(ControlCharacters.escaped("\u{2066}x\u{2069}\u{202A}") == #"\u{2066}x\u{2069}\u{202A}"#)
+    // Marks that only set a direction stay: they do not reorder what follows.
+    #expect(ControlCharacters.escaped("\u{200F}סרט") == "\u{200F}סרט")
+    #expect(ControlCharacters.problem(field: "work", value: "\u{202B}סרט\u{202C}") == nil)
+  }
+
   @Test func namesTheFieldTheCharacterAndWhere() {
     #expect(ControlCharacters.problem(field: "work", value: "The Film") == nil)
     #expect(

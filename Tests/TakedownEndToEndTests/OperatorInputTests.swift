@@ -112,6 +112,17 @@ import Testing
     #expect(complaints == ["\(file):11: not a URL (expected it to start with http:// or https://)"], "\(enq.stderr)")
   }
 
+  @Test func anUnreadableInputFileStopsEnqueueBeforeItCreatesADatabase() throws {
+    let dir = TempDir()
+    let db = dir.path + "/new.sqlite"
+    for input in [dir.path + "/missing.txt", dir.path] {
+      let r = try run(Binaries.takedownctl, ["enqueue", "--db", db, "--file", input, "http://a.example/arg"], in: dir)
+      #expect(r.status == 66, "\(input): \(r.stderr)")
+      #expect(r.stderr.contains("cannot read \(input)"), "\(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: db), "\(input): a database was created for nothing")
+    }
+  }
+
   // MARK: - 17: UTF-16 input, cancelled URLs reported again
 
   @Test(arguments: ["utf-16le-bom", "utf-16be-bom", "utf-16le"])

@@ -6,14 +6,20 @@ public enum ControlCharacters {
   @inline(__always)
   static func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) }
 
+  /// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): on a terminal they
+  /// reorder the rest of the line ("Trojan Source"), so a URL or a work title could show as another. They
+  /// are escaped in text output but not refused at intake: right-to-left titles may carry them.
+  @inline(__always)
+  static func isBidiControl(_ v: UInt32) -> Bool { (v >= 0x202A && v <= 0x202E) || (v >= 0x2066 && v <= 0x2069) }
+
   /// `text` with every control character written visibly: `\n`, `\r`, `\t`, else `\x1B` (C0, DEL)
-  /// or `\u{85}` (C1). Text without any is returned as it is.
+  /// or `\u{85}` (C1, and the bidirectional controls: `\u{202E}`). Text without any is returned as it is.
   public static func escaped(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: { isControl($0.value) }) else { return text }
+    guard text.unicodeScalars.contains(where: { isControl($0.value) || isBidiControl($0.value) }) else { return text }
     var out = ""
     out.reserveCapacity(text.utf8.count + 8)
     for c in text.unicodeScalars {
-      guard isControl(c.value) else {
+      guard isControl(c.value) || isBidiControl(c.value) else {
         out.unicodeScalars.append(c)
         continue
       }
