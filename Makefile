@@ -33,7 +33,7 @@ TOOLS_DIR       = $(CURDIR)/.build/tools
 GENERATE_MANUAL = $(TOOLS_DIR)/debug/generate-manual
 MAN_DATE       ?= $(shell git log -1 --format=%cs 2>/dev/null)
 
-.PHONY: all deps build release run test bench clean install uninstall manual-tool deb systemd-test vm-deps
+.PHONY: all deps build release run test bench clean install uninstall manual-tool deb systemd-test deb-deps vm-deps
 
 all: build
 
@@ -213,13 +213,17 @@ sanitize-thread: deps
 #   make systemd-test   boots Debian bookworm with systemd 252 as PID 1 in qemu (software emulation), installs,
 #                       drives, upgrades, removes and purges the package there (Tests/SystemdVM); the image is
 #                       built once into .build-vm and reused while Tests/SystemdVM/build-image.sh is unchanged
-VERSION         ?= 0.1.0
-VM_APT_PACKAGES  = qemu-system-x86 qemu-utils debootstrap e2fsprogs openssl dpkg-dev lintian
+VERSION          ?= 0.1.0
+DEB_APT_PACKAGES  = dpkg-dev lintian
+VM_APT_PACKAGES   = qemu-system-x86 qemu-utils debootstrap e2fsprogs openssl dpkg-dev
+
+deb-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(DEB_APT_PACKAGES)"
 
 vm-deps:
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(VM_APT_PACKAGES)"
 
-deb: release manual-tool vm-deps
+deb: release manual-tool deb-deps
 	bash packaging/build-deb.sh $(VERSION) .build/release dist
 	lintian --fail-on error --info dist/takedown_$(VERSION)_amd64.deb
 
