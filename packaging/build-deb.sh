@@ -3,7 +3,7 @@
 # release first): `make install` lays the files out under /usr (the unit under /lib/systemd/system, as
 # bookworm's debhelper does), then this adds the Debian parts from packaging/deb and runs dpkg-deb.
 #
-#   build-deb.sh VERSION BIN_DIR OUTDIR
+#   build-deb.sh VERSION BIN_DIR OUTDIR      env: DEB_COMPRESSION (xz; gzip: faster, larger)
 set -euo pipefail
 
 version=${1:?usage: build-deb.sh VERSION BIN_DIR OUTDIR}
@@ -59,5 +59,5 @@ chmod 0644 "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles" "$stage/DEBIAN/md5s
 find "$stage" -type d -exec chmod 0755 {} +
 find "$stage" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$out"
-dpkg-deb --root-owner-group -Zxz --build "$stage" "$out/takedown_${version}_amd64.deb" >/dev/null
+dpkg-deb --root-owner-group "-Z${DEB_COMPRESSION:-xz}" --build "$stage" "$out/takedown_${version}_amd64.deb" >/dev/null
 echo "$out/takedown_${version}_amd64.deb (Depends: $depends)"
