@@ -36,7 +36,14 @@ struct Takedownd: AsyncParsableCommand {
     do {
       cfg = try config.map { try ConfigLoader.load(path: $0) } ?? Config()
     } catch {
-      FileHandle.standardError.write(Data("takedownd: \(error)\n".utf8))
+      // Logging's level comes from this config, so it is not bootstrapped yet. The problems still go
+      // through the journal handler (on stderr, where a terminal expects them): under systemd each line
+      // then carries its <3> priority and `journalctl -p warning` shows it (issue 21).
+      let early = Logger(label: "takedownd") { JournalLogHandler(label: $0, level: .info, fd: 2) }
+      let problems = (error as? ConfigError).map { e in e.problems.map { (e.file, $0) } } ?? [(config ?? "", "\(error)")]
+      for (file, problem) in problems {
+        early.error("bad configuration", metadata: ["file": "\(file)", "problem": "\(problem)"])
+      }
       throw ExitCode(78)
     }
     let level = Logger.Level(rawValue: cfg.log.level) ?? .info

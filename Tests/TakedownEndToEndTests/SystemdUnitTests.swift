@@ -58,6 +58,10 @@ import Testing
     #expect(s["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"])
     #expect(s["CapabilityBoundingSet"] == [""])
     #expect(s["SystemCallFilter"]?.first == "@system-service")
+    // Only setpriority() comes back from @resources, and only down to nice -4: libdispatch's worker
+    // threads, which otherwise log a failure at every start, reload and stop (issue 21).
+    #expect(s["SystemCallFilter"] == ["@system-service", "~@privileged @resources", "setpriority"])
+    #expect(s["LimitNICE"] == ["-4"])
     // The installed config must keep a relative database: it then lands in $STATE_DIRECTORY.
     let config = try String(contentsOfFile: Self.root + "/config/takedown.toml", encoding: .utf8)
     #expect(config.contains("\ndatabase = \"takedown.sqlite\"\n"))
@@ -75,17 +79,17 @@ import Testing
   }
 
   @Test(.enabled(if: SystemdUnitTests.systemdAnalyze != nil, "systemd-analyze is not installed (apt-get install systemd)"))
-  func exposureIsAtMostTwo() throws {
+  func exposureIsAtMostOnePointFive() throws {
     let dir = TempDir()
     let unit = try Self.unitCopy(execStart: Binaries.takedownd, in: dir)
     let r = try run(Self.systemdAnalyze!, ["security", "--offline=yes", "--no-pager", unit], in: dir)
     #expect(r.status == 0, "\(r.stderr)")
-    // "→ Overall exposure level for takedownd.service: 1.2 OK 🙂"
+    // "→ Overall exposure level for takedownd.service: 1.4 OK 🙂"
     let line = try #require(
       r.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") }, "no exposure line:\n\(r.stdout)")
     let afterColon = try #require(line.split(separator: ":").last)
     let score = try #require(Double(afterColon.split(separator: " ").first ?? ""), "cannot read \(line)")
-    #expect(score <= 2.0, "exposure \(score) > 2.0:\n\(r.stdout)")
+    #expect(score <= 1.5, "exposure \(score) > 1.5:\n\(r.stdout)")
   }
 
   /// Every file install lays out under DESTDIR for PREFIX=/usr, with whether it must be executable.
