@@ -6,8 +6,7 @@
 #   PASS name detail        FAIL name detail        ...        END
 #
 # A missing END means the script died or the VM hung: run.sh counts that as a failure too.
-# Checks that belong to fixes made on other branches are named issue21.3-… and issue21.4-… (grep
-# "OTHER BRANCH" below): they fail until those fixes are merged.
+# The checks of issue 21 are named issue21.N-….
 #
 #   vm-test.sh IN OUT
 set -Eeuo pipefail
@@ -184,7 +183,7 @@ check reload.daemon-kept-running bash -c "[ \"\$(systemctl show -P MainPID $unit
 enqueue gone 11 11 --db "$db" >/dev/null
 check reload.old-config-still-checks wait_until 120 count_is taken_down 16
 
-# OTHER BRANCH (issue 21 item 3, the takedownctl fix): reading commands go on with a broken config.
+# Issue 21 item 3: reading commands go on with a broken config.
 check issue21.3-ctl-summary-with-broken-config bash -c "takedownctl summary >/dev/null 2>/tmp/err; rc=\$?; echo exit \$rc: \$(head -c 200 /tmp/err); [ \$rc = 0 ] && [ -s /tmp/err ]"
 check issue21.3-ctl-list-with-broken-config bash -c "takedownctl list >/dev/null 2>/tmp/err; rc=\$?; echo exit \$rc: \$(head -c 200 /tmp/err); [ \$rc = 0 ]"
 write_config 50
@@ -193,7 +192,7 @@ systemctl reload "$unit"
 check reload.fixed-config-applied wait_until 60 journal_has "$cur" 'configuration reloaded.*concurrency=50'
 
 # ------------------------------------------------------------------------------------------------
-# OTHER BRANCH (issue 21 item 4, the metrics listener fix): no reset for a split or slowly read request.
+# Issue 21 item 4: no reset for a split or slowly read request.
 log "metrics endpoint"
 check issue21.4-metrics-request-in-two-writes python3 "$in/metrics-client.py" split 127.0.0.1 9464
 check issue21.4-metrics-slow-reader python3 "$in/metrics-client.py" slow 127.0.0.1 9464
