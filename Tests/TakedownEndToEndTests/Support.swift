@@ -145,10 +145,9 @@ final class TempDir: @unchecked Sendable {
   deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// GET over a plain socket to 127.0.0.1 (no client library needed); returns the body.
-func httpGet(port: Int, path: String) throws -> String {
+/// A TCP socket connected to 127.0.0.1:`port`; the caller closes it.
+func connectLoopback(port: Int) throws -> Int32 {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
   var a = sockaddr_in()
   a.sin_family = sa_family_t(AF_INET)
   a.sin_port = UInt16(port).bigEndian
@@ -156,7 +155,17 @@ func httpGet(port: Int, path: String) throws -> String {
   let rc = withUnsafePointer(to: &a) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
   }
-  guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
+  guard rc == 0 else {
+    close(fd)
+    throw POSIXError(.ECONNREFUSED)
+  }
+  return fd
+}
+
+/// GET over a plain socket to 127.0.0.1 (no client library needed); returns the body.
+func httpGet(port: Int, path: String) throws -> String {
+  let fd = try connectLoopback(port: port)
+  defer { close(fd) }
   let req = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
   _ = req.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
   var out: [UInt8] = []
