@@ -38,16 +38,12 @@ let package = Package(
       dependencies: [
         "CCurl",
         "CSQLite",
+        "CPostgres",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "TOMLKit", package: "TOMLKit"),
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
       ]
-    ),
-    // The PostgreSQL backend: its own module, beside the SQLite one in TakedownCore.
-    .target(
-      name: "TakedownPostgres",
-      dependencies: ["CPostgres", "TakedownCore"]
     ),
     .executableTarget(
       name: "takedownd",
@@ -83,15 +79,15 @@ let package = Package(
     ),
     .testTarget(
       name: "TakedownPostgresTests",
-      dependencies: ["TakedownPostgres", "TestPostgres"]
+      dependencies: ["TakedownCore", "TestPostgres"]
     ),
     .testTarget(
       name: "TakedownCoreTests",
-      dependencies: ["TakedownCore", "TestHTTPServer"]
+      dependencies: ["TakedownCore", "TestHTTPServer", "TestPostgres"]
     ),
     .testTarget(
       name: "TakedownEndToEndTests",
-      dependencies: ["TakedownCore", "TestHTTPServer", "takedownd", "takedownctl"]
+      dependencies: ["TakedownCore", "TestHTTPServer", "TestPostgres", "takedownd", "takedownctl"]
     ),
   ]
 )

@@ -65,7 +65,7 @@ struct Enqueue: ParsableCommand {
     }
     defer { if let input, input != 0 { close(input) } }
     let store = try database.open(create: true)
-    try withStoreErrors { try store.tuneForBulkWrites() }
+    try withStoreErrors { try store.prepareForBulkWrites() }
     var importer = BatchImporter(store: store, report: report)
     try withStoreErrors {
       for (n, u) in urls.enumerated() {
@@ -129,14 +129,14 @@ extension Enqueue {
 /// Normalizes lines and writes them in large transactions: a million lines cost a handful of commits
 /// (each commit also checkpoints the WAL, so fewer, larger ones write less).
 struct BatchImporter {
-  let store: SQLiteStore
+  let store: any TakedownStore
   let report: ReportMetadata
   var pending: [EnqueueItem] = []
   var counts = EnqueueCounts()
   var rejected = 0
   static let batchSize = 200_000
 
-  init(store: SQLiteStore, report: ReportMetadata) {
+  init(store: any TakedownStore, report: ReportMetadata) {
     self.store = store
     self.report = report
     pending.reserveCapacity(Self.batchSize)

@@ -91,7 +91,7 @@ struct Export: ParsableCommand {
     }
     do {
       // One read transaction: the extra columns found first are those of the rows written next.
-      try withStoreErrors { try store.db.transaction(immediate: false) { try write() } }
+      try withStoreErrors { try store.readConsistently { try write() } }
     } catch is WriteFailed {}
     progress.done()
     if let err = sink.finish() {

@@ -36,7 +36,7 @@ struct Import: ParsableCommand {
     }
     let name = csv == "-" ? "<stdin>" : csv
     let store = try database.open(create: true)
-    try withStoreErrors { try store.tuneForBulkWrites() }
+    try withStoreErrors { try store.prepareForBulkWrites() }
     var importer = CSVBatchImporter(store: store)
     let progress = ProgressMeter(unit: "rows")
     var reader = CSVReader(fd: fd)
@@ -87,7 +87,7 @@ struct Import: ParsableCommand {
 
 /// Enqueues imported rows in the same large transactions as `enqueue`, then stores their extra fields.
 struct CSVBatchImporter {
-  let store: SQLiteStore
+  let store: any TakedownStore
   var pending: [EnqueueItem] = []
   var extras: [ReportExtra] = []
   var counts = EnqueueCounts()
@@ -96,7 +96,7 @@ struct CSVBatchImporter {
   var accepted = 0
   var rejected = 0
 
-  init(store: SQLiteStore) {
+  init(store: any TakedownStore) {
     self.store = store
     pending.reserveCapacity(BatchImporter.batchSize)
   }

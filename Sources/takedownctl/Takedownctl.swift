@@ -86,6 +86,7 @@ struct DatabaseOptions: ParsableArguments {
     }
     let resolved =
       db == nil && isServiceConfig && env["STATE_DIRECTORY"] == nil && !cfg.database.hasPrefix("/")
+        && !StoreOpener.isPostgres(cfg.database)
       ? Self.serviceStateDirectory + "/" + cfg.database : DatabaseLocation.resolve(flag: db, config: cfg)
     if let invalid {
       printError(
@@ -98,16 +99,22 @@ struct DatabaseOptions: ParsableArguments {
   /// Opens the database. Reading commands (`readOnly`) open it read-only and never create one (exit 66);
   /// `create: false` refuses to create one too. A file that is not a takedown database, or is a newer
   /// takedown's, exits 78.
-  func open(create: Bool, readOnly: Bool = false) throws -> SQLiteStore {
+  func open(create: Bool, readOnly: Bool = false) throws -> any TakedownStore {
     let p = try path(readOnly: readOnly)
+    var options = StoreOpener.Options()
+    options.create = create && !readOnly
+    options.readOnly = readOnly
+    // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
+    options.busyTimeoutMs = 60_000
+    options.onLongWait = { printError("takedownctl: database is locked by another writer; waiting up to 60 s") }
     do {
-      // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.
-      return try SQLiteStore(
-        path: p, create: create && !readOnly, readOnly: readOnly, busyTimeoutMs: 60_000,
-        onLongWait: { printError("takedownctl: database is locked by another writer; waiting up to 60 s") })
+      return try StoreOpener.open(p, options)
     } catch let e as StoreError {
       printError("takedownctl: \(e)")
       throw ExitCode(e.exitCode.rawValue)
+    } catch let e as PostgresError {
+      printError("takedownctl: cannot open \(PostgresConnection.redacted(p)): \(e)")
+      throw ExitCode(e.sysExit == .software ? SysExit.unavailable.rawValue : e.sysExit.rawValue)
     } catch {
       printError("takedownctl: cannot open \(p): \(error)")
       throw ExitCode((error as? SQLiteError)?.isDiskFull == true ? SysExit.ioError.rawValue : SysExit.cantCreate.rawValue)
@@ -135,7 +142,7 @@ func printError(_ s: String) {
 #endif
 
 /// The URL (any spelling) or id, or a message and exit 65 when it is not in the queue.
-func lookupOrExit(_ store: SQLiteStore, _ urlOrID: String) throws -> URLRecord {
+func lookupOrExit(_ store: any TakedownStore, _ urlOrID: String) throws -> URLRecord {
   guard let rec = try withStoreErrors({ try store.lookup(urlOrID) }) else {
     printError("takedownctl: '\(urlOrID)' is not in the queue")
     throw ExitCode(SysExit.dataError.rawValue)
@@ -147,8 +154,8 @@ func lookupOrExit(_ store: SQLiteStore, _ urlOrID: String) throws -> URLRecord {
 func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
   do {
     return try body()
-  } catch let e as SQLiteError {
+  } catch let e as any DatabaseFailure {
     printError("takedownctl: \(e)")
-    throw ExitCode(e.isDiskFull ? SysExit.ioError.rawValue : SysExit.software.rawValue)
+    throw ExitCode(e.sysExit.rawValue)
   }
 }

@@ -54,9 +54,11 @@ struct Takedownd: AsyncParsableCommand {
 
     // One daemon per database per host: a second one would release the first one's leases at start. The
     // lock is on the database file itself, whatever name (symlink, hard link) it was reached by.
-    let lock: DatabaseLock
+    // On PostgreSQL, daemons on several machines share the queue; a node name that is alive is refused
+    // by the store when the daemon registers (also exit 75).
+    var lock: DatabaseLock?
     do {
-      lock = try DatabaseLock(databasePath: path)
+      if !StoreOpener.isPostgres(path) { lock = try DatabaseLock(databasePath: path) }
     } catch .held {
       logger.critical("another takedownd is already running on this database", metadata: ["db": "\(path)"])
       throw ExitCode(75)
@@ -93,9 +95,9 @@ struct Takedownd: AsyncParsableCommand {
         services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     do {
       try await group.run()
-    } catch let error as SQLiteError {
+    } catch let error as any DatabaseFailure {
       logger.critical("database failure", metadata: ["error": "\(error)"])
-      throw ExitCode(error.isDiskFull ? 74 : 70)
+      throw ExitCode(error.sysExit.rawValue)
     } catch let error as StoreError {
       logger.critical("database failure", metadata: ["error": "\(error)"])
       throw ExitCode(error.exitCode.rawValue)
@@ -107,7 +109,7 @@ struct Takedownd: AsyncParsableCommand {
       throw ExitCode(78)
     }
     if once {
-      let store = try SQLiteStore(path: path)
+      let store = try StoreOpener.open(path)
       print(try SummaryReport.load(from: store, now: Timestamp.nowMs()).text)
     }
   }

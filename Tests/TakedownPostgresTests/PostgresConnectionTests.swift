@@ -1,5 +1,5 @@
 import Foundation
-import TakedownPostgres
+import TakedownCore
 import TestPostgres
 import Testing
 

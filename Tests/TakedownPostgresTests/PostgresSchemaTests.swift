@@ -1,6 +1,5 @@
 import Foundation
 import TakedownCore
-import TakedownPostgres
 import TestPostgres
 import Testing
 

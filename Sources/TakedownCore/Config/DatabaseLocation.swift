@@ -12,7 +12,7 @@ public enum DatabaseLocation {
   }
 
   public static func resolve(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
+    if path.hasPrefix("/") || StoreOpener.isPostgres(path) { return path }
     if let env = getenv("STATE_DIRECTORY"), let first = String(cString: env).split(separator: ":").first,
       !first.isEmpty
     {

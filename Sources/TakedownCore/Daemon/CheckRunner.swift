@@ -87,7 +87,9 @@ public final class CheckRunner: @unchecked Sendable {
 
   /// Runs until stopped (or, with `once`, until nothing is due). Throws on database failures.
   public func run() throws {
-    let store = try SQLiteStore(path: databasePath, checker: true)
+    var storeOptions = StoreOpener.Options()
+    storeOptions.checker = true
+    let store = try StoreOpener.open(databasePath, storeOptions)
     if let path = config.log.statusLog {
       statusLog = try StatusLog(path: path)
       try startStatusLog(store: store)
@@ -204,7 +206,7 @@ public final class CheckRunner: @unchecked Sendable {
             inHand += claimed.count
             engine.submit(claimed)
           }
-        } catch let error as SQLiteError where error.isBusy {
+        } catch let error as any DatabaseFailure where error.isTransient {
           // Someone held the write lock past the busy timeout (a backup, a long import): wait, don't die.
           logger.warning("database busy, claiming again shortly", metadata: ["error": "\(error)"])
           idleUntil = Timestamp.nowMs() + 1000
@@ -281,7 +283,7 @@ public final class CheckRunner: @unchecked Sendable {
           metrics?.deferred.increment(by: deferredClaims.count)
           logger.debug("handed back checks a host cannot take yet", metadata: ["count": "\(deferredClaims.count)"])
         }
-      } catch let error as SQLiteError where error.isBusy && !finished {
+      } catch let error as any DatabaseFailure where error.isTransient && !finished {
         // The whole transaction rolled back: keep everything and try again on the next turn.
         logger.warning("database busy, recording again shortly", metadata: ["results": "\(results.count)"])
         unrecorded = results
@@ -317,7 +319,7 @@ public final class CheckRunner: @unchecked Sendable {
     }
     copyEventsToStatusLog(store: store, final: true)
     try emitSummary(store: store, inFlight: 0)
-    try? store.checkpoint()
+    try? store.closeForShutdown()
     logger.info(
       "takedownd stopped",
       metadata: [
@@ -328,7 +330,7 @@ public final class CheckRunner: @unchecked Sendable {
 
   /// SIGHUP: read the config again; a bad one is logged (naming the keys) and the old one stays.
   /// Checks in flight keep the settings they started with.
-  private func reload(engine: ProbeEngine, store: SQLiteStore) {
+  private func reload(engine: ProbeEngine, store: any TakedownStore) {
     guard let reloadConfig else {
       logger.warning("reload requested, but takedownd was started without --config: nothing to reload")
       return
@@ -371,7 +373,7 @@ public final class CheckRunner: @unchecked Sendable {
   /// Where the status log continues: after the last event it was given (stored in the database, so a
   /// restart, a rotated file or a new path loses nothing), or, the first time a status log is
   /// configured, after the newest event (the history before it is in `takedownctl events`).
-  private func startStatusLog(store: SQLiteStore) throws {
+  private func startStatusLog(store: any TakedownStore) throws {
     if let saved = try store.statusLogCursor() {
       statusCursor = saved
     } else {
@@ -385,7 +387,7 @@ public final class CheckRunner: @unchecked Sendable {
   /// operator's `takedownctl cancel`), into the status log, in event order. The cursor is stored at
   /// most once a second, after an fdatasync of the file: a crash repeats at most that second's lines
   /// (at least once, never lost; `event_id` identifies a repeat).
-  private func copyEventsToStatusLog(store: SQLiteStore, final: Bool = false) {
+  private func copyEventsToStatusLog(store: any TakedownStore, final: Bool = false) {
     guard let statusLog else { return }
     do {
       while true {
@@ -410,7 +412,7 @@ public final class CheckRunner: @unchecked Sendable {
         statusCursorSaved = statusCursor
         nextCursorSaveAt = monotonicMs() + 1000
       }
-    } catch let error as SQLiteError where error.isBusy {
+    } catch let error as any DatabaseFailure where error.isTransient {
       // Held by another writer: the next turn tries again; the file is ahead of the stored cursor.
     } catch {
       logger.error("cannot copy events to the status log", metadata: ["error": "\(error)"])
@@ -503,7 +505,7 @@ public final class CheckRunner: @unchecked Sendable {
   }
 
   /// One summary line in the log, one row in the summaries table, and systemd's STATUS=.
-  private func emitSummary(store: SQLiteStore, inFlight: Int) throws {
+  private func emitSummary(store: any TakedownStore, inFlight: Int) throws {
     let now = Timestamp.nowMs()
     let elapsed = max(now - intervalStart, 1)
     let summary = StoredSummary(

@@ -6,19 +6,9 @@ public struct EvidenceRecord: Sendable {
   public var transitions: [Transition]
 
   /// Reads everything about `url` the record needs.
-  public static func load(from store: SQLiteStore, url: URLRecord) throws -> EvidenceRecord {
-    let checks = try store.history(urlID: url.id)
-    let s = try store.db.statement(
-      "SELECT at, from_status, to_status, reason FROM events WHERE url_id = ? ORDER BY at, id")
-    try s.bind([.int(url.id)])
-    var transitions: [Transition] = []
-    while try s.step() {
-      transitions.append(
-        Transition(
-          urlID: url.id, url: url.url, at: s.int64(0), from: URLStatus(rawValue: s.text(1)) ?? .pending,
-          to: URLStatus(rawValue: s.text(2)) ?? .pending, reason: s.optionalText(3)))
-    }
-    return EvidenceRecord(url: url, checks: checks, transitions: transitions)
+  public static func load(from store: any TakedownStore, url: URLRecord) throws -> EvidenceRecord {
+    EvidenceRecord(
+      url: url, checks: try store.history(urlID: url.id), transitions: try store.transitions(urlID: url.id, url: url.url))
   }
 
   /// The latest check that saw the content.

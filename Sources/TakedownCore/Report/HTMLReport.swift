@@ -13,7 +13,7 @@ public struct HTMLReport: Sendable {
   ]
 
   public static func load(
-    from store: SQLiteStore, filter: ReportFilter, now: Int64, topHosts: Int = 15, overdueLimit: Int = 500
+    from store: any TakedownStore, filter: ReportFilter, now: Int64, topHosts: Int = 15, overdueLimit: Int = 500
   ) throws -> HTMLReport {
     HTMLReport(
       figures: try store.figures(filter, now: now, topHosts: topHosts),

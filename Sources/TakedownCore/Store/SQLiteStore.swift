@@ -6,8 +6,9 @@ import CSQLite
 
 /// The SQLite implementation of the queue and of every read the CLI makes.
 /// One instance per thread (it owns one connection).
-public final class SQLiteStore: CheckQueue {
+public final class SQLiteStore: TakedownStore {
   public let db: SQLiteConnection
+  public var location: String { db.path }
   /// Whether this connection has created its temporary enqueue_stage table.
   private var enqueueStageReady = false
 
@@ -110,6 +111,8 @@ public final class SQLiteStore: CheckQueue {
 
   /// For bulk imports: a large page cache keeps the B-trees of the URL and report indexes in memory
   /// while a million rows go in (SQLite's default 2 MB cache made a 1M-line enqueue I/O bound).
+  public func prepareForBulkWrites() throws { try tuneForBulkWrites() }
+
   public func tuneForBulkWrites(cacheMiB: Int = 256) throws {
     try db.execute("PRAGMA cache_size = -\(cacheMiB * 1024)")
     try db.execute("PRAGMA temp_store = MEMORY")
@@ -542,14 +545,7 @@ public final class SQLiteStore: CheckQueue {
     }
   }
 
-  /// What `reactivate` did to a URL.
-  public enum ReactivateOutcome: Sendable, Equatable {
-    case notFound
-    /// Not cancelled: left as it is.
-    case notCancelled(URLStatus)
-    /// Cancelled before; now pending and due at once.
-    case reactivated
-  }
+  public typealias ReactivateOutcome = TakedownCore.ReactivateOutcome
 
   /// Undoes `cancel`: the URL becomes pending and due now, its streaks start afresh (the history stays),
   /// and the transition is an event like any other.
@@ -593,6 +589,27 @@ public final class SQLiteStore: CheckQueue {
   /// Flushes the WAL into the main file (on shutdown, so the file alone is a complete copy).
   public func checkpoint() throws {
     try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+  }
+
+  public func closeForShutdown() throws { try checkpoint() }
+
+  public func readConsistently<T>(_ body: () throws -> T) throws -> T {
+    try db.transaction(immediate: false, body)
+  }
+
+  public func transitions(urlID: Int64, url: String) throws -> [Transition] {
+    let s = try db.statement(
+      "SELECT at, from_status, to_status, reason FROM events WHERE url_id = ? ORDER BY at, id")
+    defer { s.reset() }
+    try s.bind([.int(urlID)])
+    var out: [Transition] = []
+    while try s.step() {
+      out.append(
+        Transition(
+          urlID: urlID, url: url, at: s.int64(0), from: URLStatus(rawValue: s.text(1)) ?? .pending,
+          to: URLStatus(rawValue: s.text(2)) ?? .pending, reason: s.optionalText(3)))
+    }
+    return out
   }
 }
 

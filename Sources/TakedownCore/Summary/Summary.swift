@@ -54,7 +54,7 @@ public struct SummaryReport: Sendable {
 
   public var total: Int { byStatus.values.reduce(0, +) }
 
-  public static func load(from store: SQLiteStore, now: Int64) throws -> SummaryReport {
+  public static func load(from store: any TakedownStore, now: Int64) throws -> SummaryReport {
     SummaryReport(
       generatedAt: now, byStatus: try store.countsByStatus(), due: try store.countDue(now: now),
       leased: try store.countLeased(), last: try store.lastSummary())
@@ -62,7 +62,7 @@ public struct SummaryReport: Sendable {
 
   /// The totals and reporting figures of the URLs `filter` selects (totals by status are then theirs;
   /// the backlog and the last interval stay the whole queue's).
-  public static func load(from store: SQLiteStore, now: Int64, filter: ReportFilter, topHosts: Int = 10) throws
+  public static func load(from store: any TakedownStore, now: Int64, filter: ReportFilter, topHosts: Int = 10) throws
     -> SummaryReport
   {
     let figures = try store.summaryFigures(filter, now: now, topHosts: topHosts)

@@ -1,4 +1,3 @@
-import TakedownCore
 
 /// The PostgreSQL schema's history, like the SQLite one's: named, ordered, append-only once released.
 /// Times are milliseconds since the epoch (bigint) as in SQLite, so both backends share every

@@ -1,0 +1,148 @@
+/// Everything the daemon and takedownctl do with a queue, whichever database holds it.
+///
+/// Two implementations: `SQLiteStore` (the embedded default: one file, one daemon) and `PostgresStore`
+/// (one queue shared by daemons on several machines). Nothing above this protocol knows which one it
+/// talks to; `StoreOpener.open` picks by the `database` setting (a path, or a `postgresql://` URI).
+/// Every implementation passes `StoreConformanceTests`, which run the same assertions against both.
+///
+/// An instance owns one connection and is used by one thread at a time.
+public protocol TakedownStore: CheckQueue {
+  /// Where this store is, fit for a log line or a message (a PostgreSQL password is never shown).
+  var location: String { get }
+
+  // MARK: Queue (beyond CheckQueue)
+
+  /// Gives claimed URLs back unchecked, each due again at its own time (a host that asked us to wait,
+  /// or one too slow or rate-limited to take them soon). Not a check: nothing is recorded.
+  func deferClaims(_ items: [(ClaimedURL, Int64)], holder: String) throws
+  func countDue(now: Int64) throws -> Int
+  /// Leases currently held (by anyone).
+  func countLeased() throws -> Int
+  /// Withdraws a URL: it is never checked again. Returns false when there is no such URL.
+  func cancel(id: Int64, now: Int64) throws -> Bool
+  /// Undoes `cancel`: the URL becomes pending and due now (an event like any other).
+  func reactivate(id: Int64, now: Int64) throws -> ReactivateOutcome
+  /// Stores one summary row.
+  func recordSummary(_ s: StoredSummary) throws
+  /// Before a large enqueue or import (SQLite: a large page cache).
+  func prepareForBulkWrites() throws
+  /// Stores the extra CSV fields of reports (import).
+  func setReportExtras(_ extras: [ReportExtra]) throws
+  /// Called once when the daemon stops (SQLite: flushes the WAL into the main file).
+  func closeForShutdown() throws
+
+  // MARK: Reading
+
+  /// A URL by id or by any spelling of it.
+  func lookup(_ idOrURL: String) throws -> URLRecord?
+  func reports(urlID: Int64) throws -> [URLRecord.Report]
+  func list(_ f: ListFilter, _ body: (URLRecord) throws -> Void) throws
+  /// A URL's checks, oldest first.
+  func history(urlID: Int64) throws -> [CheckRecord]
+  /// A URL's status changes, oldest first.
+  func transitions(urlID: Int64, url: String) throws -> [Transition]
+  func countsByStatus() throws -> [URLStatus: Int]
+  func lastSummary() throws -> StoredSummary?
+  func countSummaries() throws -> Int
+  func overdueCount(now: Int64) throws -> Int
+  /// Every figure of the report, computed from the rows.
+  func figures(_ f: ReportFilter, now: Int64, topHosts: Int) throws -> ReportFigures
+  /// The summary's figures: from the kept tallies when the filter allows, else as `figures`.
+  func summaryFigures(_ f: ReportFilter, now: Int64, topHosts: Int) throws -> ReportFigures
+  func statusHistory(since: Int64?, maxPoints: Int) throws -> [StatusPoint]
+  func overdueURLs(_ f: ReportFilter, now: Int64, limit: Int) throws -> [OverdueURL]
+  func exportExtraKeys(_ f: ExportFilter) throws -> [String]
+  func exportRows(_ f: ExportFilter, _ body: (ExportRow) throws -> Void) throws
+  /// Runs `body` in one read transaction, so that several reads see one state of the queue.
+  func readConsistently<T>(_ body: () throws -> T) throws -> T
+
+  // MARK: Events
+
+  func events(afterID: Int64, since: Int64?, limit: Int) throws -> [EventRecord]
+  func lastEventID() throws -> Int64
+  /// The id just before the last `n` events (to show the last few and follow).
+  func eventIDBeforeLast(_ n: Int) throws -> Int64
+  /// The status log's position (nil: never written).
+  func statusLogCursor() throws -> Int64?
+  func setStatusLogCursor(_ eventID: Int64) throws
+}
+
+extension TakedownStore {
+  public func figures(_ f: ReportFilter, now: Int64) throws -> ReportFigures {
+    try figures(f, now: now, topHosts: 10)
+  }
+  public func summaryFigures(_ f: ReportFilter, now: Int64) throws -> ReportFigures {
+    try summaryFigures(f, now: now, topHosts: 10)
+  }
+}
+
+/// What `reactivate` did to a URL.
+public enum ReactivateOutcome: Sendable, Equatable {
+  case notFound
+  /// Not cancelled: left as it is.
+  case notCancelled(URLStatus)
+  /// Cancelled before; now pending and due at once.
+  case reactivated
+}
+
+/// A failure of the database itself (not of the input): each backend's error says which sysexits code
+/// a command should end with, so the commands need not know the backend.
+public protocol DatabaseFailure: Error, CustomStringConvertible {
+  /// 74 for a full disk, 75 for a server that is unreachable for now, 70 for anything else.
+  var sysExit: SysExit { get }
+  /// Worth trying again shortly with nothing lost: a lock held past the busy timeout (SQLite), a server
+  /// restarting or unreachable, a serialization failure or deadlock (PostgreSQL). The whole transaction
+  /// was rolled back.
+  var isTransient: Bool { get }
+}
+
+extension SQLiteError: DatabaseFailure {
+  public var sysExit: SysExit { isDiskFull ? .ioError : .software }
+  public var isTransient: Bool { isBusy }
+}
+
+extension PostgresError: DatabaseFailure {
+  public var isTransient: Bool { isServerUnavailable || isRetryableTransaction }
+  public var sysExit: SysExit {
+    if isServerUnavailable { return .tempFail }
+    // 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections.
+    if sqlState == "53100" { return .ioError }
+    if sqlState == "53300" { return .tempFail }
+    // 28xxx: invalid authorization (bad password, no such role), 3D000: no such database.
+    if sqlState?.hasPrefix("28") == true || sqlState == "3D000" { return .config }
+    return .software
+  }
+}
+
+/// Opens a store for the `database` setting: a `postgresql://` (or `postgres://`) URI means the shared
+/// PostgreSQL queue, anything else is a SQLite file's path.
+public enum StoreOpener {
+  public struct Options: Sendable {
+    /// Create the database (SQLite: the file; PostgreSQL: the schema) when it does not exist.
+    public var create = true
+    /// Reading commands: never create or migrate, never write.
+    public var readOnly = false
+    /// How long to wait for a lock held by another writer.
+    public var busyTimeoutMs: Int32 = 10_000
+    /// The daemon's recording connection (SQLite: triggers off, `CheckTallies` instead).
+    public var checker = false
+    /// Called once when a lock wait has gone on for a while.
+    public var onLongWait: (@Sendable () -> Void)?
+    /// A password from `database_password_file` (PostgreSQL), overriding libpq's own sources.
+    public var password: String?
+    public init() {}
+  }
+
+  public static func isPostgres(_ database: String) -> Bool {
+    database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
+  }
+
+  public static func open(_ database: String, _ options: Options = Options()) throws -> any TakedownStore {
+    if isPostgres(database) {
+      return try PostgresStore(conninfo: database, options: options)
+    }
+    return try SQLiteStore(
+      path: database, create: options.create, readOnly: options.readOnly, busyTimeoutMs: options.busyTimeoutMs,
+      checker: options.checker, onLongWait: options.onLongWait)
+  }
+}
