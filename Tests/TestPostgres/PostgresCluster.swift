@@ -64,6 +64,11 @@ public final class PostgresCluster: @unchecked Sendable {
     "host=\(directory) dbname=\(database) user=postgres"
   }
 
+  /// The same as a `postgresql://` URI, the form takedown's `database` setting takes.
+  public func uri(database: String) -> String {
+    "postgresql:///\(database)?host=\(directory)&user=postgres"
+  }
+
   /// A new, empty database: each test gets its own, so tests run in parallel without seeing each other.
   public func createDatabase(prefix: String = "t") throws -> String {
     lock.lock()
