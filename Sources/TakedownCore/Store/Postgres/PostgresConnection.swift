@@ -165,6 +165,9 @@ public final class PostgresConnection {
   /// The server process serving this connection (pg_terminate_backend takes it).
   public var backendPID: Int32 { conn.map { PQbackendPID($0) } ?? 0 }
 
+  /// Inside BEGIN … COMMIT (or in a failed transaction block), as libpq last heard from the server.
+  public var inTransaction: Bool { conn.map { PQtransactionStatus($0) != PQTRANS_IDLE } ?? false }
+
   /// Runs one statement with `$1`-style parameters and returns its rows.
   @discardableResult
   public func execute(_ sql: String, _ params: [PostgresValue] = []) throws(PostgresError) -> PostgresResult {
@@ -181,8 +184,9 @@ public final class PostgresConnection {
   public func executeScript(_ sql: String) throws(PostgresError) {
     guard let conn else { throw PostgresError(sqlState: nil, message: "not connected", sql: sql, connectionLost: true) }
     let res = PQexec(conn, sql)
-    defer { if let res { PQclear(res) } }
+    // `check` clears a failed result itself.
     try check(res, sql: sql)
+    PQclear(res)
   }
 
   /// BEGIN … COMMIT around `body`; ROLLBACK when it throws. `isolation` e.g. "REPEATABLE READ".
@@ -207,8 +211,9 @@ public final class PostgresConnection {
     let start = PQexec(conn, sql)
     let status = start.map { PQresultStatus($0) }
     if status != PGRES_COPY_IN {
-      defer { if let start { PQclear(start) } }
+      // `check` clears a failed result itself.
       try check(start, sql: sql)
+      PQclear(start)
       throw PostgresError(sqlState: nil, message: "the server did not start the COPY", sql: sql, connectionLost: false)
     }
     PQclear(start)
