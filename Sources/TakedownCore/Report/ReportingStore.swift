@@ -139,24 +139,13 @@ extension SQLiteStore {
   /// time-to-takedown of the selection. (Three passes over narrow indexes cost more: SQLite's price is
   /// per row and column visited, not per byte.)
   func urlPass(_ f: ReportFilter, now: Int64) throws -> (ReportFigures, URLFacts) {
-    let since = f.since ?? Int64.min
     let sel = Self.urlSelection(f)
     let maxID = Int(try db.scalar("SELECT max(id) FROM urls") ?? 0)
-    var facts = URLFacts(maxID: maxID)
-    var byStatus = [Int](repeating: 0, count: URLStatus.allCases.count)
-    var takenDown = 0
-    var firstTakenDown = 0
-    var late = 0
-    var overdue = 0
-    var ttt: [Int64] = []
-    var perDay: [Int64: Int] = [:]
-    // Neighbouring URLs were mostly removed on the same day: count runs, not a dictionary update per URL.
-    var lastDay = Int64.min
-    var lastDayCount = 0
+    var pass = URLPass(f, now: now, maxID: maxID)
     // A full scan reads the table in order; with a host, the planner's index on host is better.
     let from = f.host == nil ? "urls u NOT INDEXED" : "urls u"
     // Integers only, NULL as Int64.min: one C call per column, which matters a million times over.
-    let none = Int64.min
+    let none = URLPass.none
     let s = try db.statement(
       """
       SELECT u.id, unicode(u.status), ifnull(u.deadline_at, \(none)), ifnull(u.taken_down_at, \(none)),
@@ -166,50 +155,12 @@ extension SQLiteStore {
     defer { s.reset() }
     try s.bind(sel.args)
     while try s.step() {
-      let id = Int(s.int64(0))
-      let code = Self.statusCode(firstLetter: s.int64(1))
-      byStatus[code] += 1
-      facts.setStatus(id, UInt8(code))
-      let deadline = s.int64(2)
-      if deadline != none, deadline < now, code != Self.takenDownCode, code != Self.cancelledCode {
-        facts.markOverdue(id)
-        overdue += 1
-      }
-      let latest = s.int64(3)
-      if latest != none, latest >= since { takenDown += 1 }
-      let first = s.int64(4)
-      guard first != none, first >= since else { continue }
-      firstTakenDown += 1
-      let day = first >= 0 ? first / 86_400_000 : (first - 86_399_999) / 86_400_000
-      if day == lastDay {
-        lastDayCount += 1
-      } else {
-        perDay[lastDay, default: 0] += lastDayCount
-        lastDay = day
-        lastDayCount = 1
-      }
-      if deadline != none, first > deadline { late += 1 }
-      let reported = s.int64(5)
-      if reported != none {
-        let duration = max(first - reported, 0)
-        ttt.append(duration)
-        facts.setTTT(id, duration)
-      }
+      pass.add(
+        id: Int(s.int64(0)), code: Self.statusCode(firstLetter: s.int64(1)), deadline: s.int64(2),
+        latest: s.int64(3), first: s.int64(4), reported: s.int64(5))
     }
     s.reset()
-    perDay[lastDay, default: 0] += lastDayCount
-    perDay[Int64.min] = nil
-    ttt.sortDurations()
-
-    var counts: [URLStatus: Int] = [:]
-    for (i, st) in URLStatus.allCases.enumerated() { counts[st] = byStatus[i] }
-    let figures = ReportFigures(
-      filter: f, generatedAt: now, byStatus: counts, takenDown: takenDown, firstTakenDown: firstTakenDown,
-      takenDownLate: late, reappeared: 0, overdue: overdue, timeToTakedown: DurationStats(sorted: ttt),
-      timeToTakedownHistogram: Durations.histogram(ttt),
-      takedownsPerDay: perDay.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, topHostsOnline: [],
-      campaigns: [])
-    return (figures, facts)
+    return pass.finish(f)
   }
 
   /// URLs that went from taken_down to reappeared in the window.
