@@ -115,7 +115,8 @@ public enum PostgresSchema {
         checks_last_interval bigint NOT NULL DEFAULT 0
       );
       """
-    )
+    ),
+    talliesMigration,
   ]
 
   /// Every migration's name, in order.
