@@ -10,7 +10,12 @@ public final class CheckRunner: @unchecked Sendable {
   public struct Options: Sendable {
     /// Check everything due (again while anything is due), then stop.
     public var once = false
-    public init(once: Bool = false) { self.once = once }
+    /// The PostgreSQL password from `database_password_file` (nil: libpq's own sources).
+    public var databasePassword: String?
+    public init(once: Bool = false, databasePassword: String? = nil) {
+      self.once = once
+      self.databasePassword = databasePassword
+    }
   }
 
   private var config: Config
@@ -89,6 +94,7 @@ public final class CheckRunner: @unchecked Sendable {
   public func run() throws {
     var storeOptions = StoreOpener.Options()
     storeOptions.checker = true
+    storeOptions.password = options.databasePassword
     let store = try StoreOpener.open(databasePath, storeOptions)
     if let path = config.log.statusLog {
       statusLog = try StatusLog(path: path)
