@@ -71,28 +71,13 @@ struct URLPass {
   }
 }
 
-extension URLStatus {
-  /// The index in `allCases`, which the passes count by.
-  var code: Int {
-    switch self {
-    case .pending: return 0
-    case .online: return 1
-    case .takenDown: return 2
-    case .unreachable: return 3
-    case .reappeared: return 4
-    case .cancelled: return 5
-    }
-  }
-}
-
 extension CampaignMemberships {
-  /// Adds one (campaign, URL) pair; pairs must come in campaign order (no campaign first, then names by
-  /// their bytes), URL ids ascending within a campaign.
-  mutating func append(campaign: String?, id: Int64) {
-    if names.isEmpty || names[names.count - 1] != campaign {
-      names.append(campaign)
-      starts.append(ids.count)
-    }
-    ids.append(id)
+  /// Starts the next campaign's URLs; campaigns come in any order, each once, and its URL ids
+  /// (`add`) ascending.
+  mutating func start(campaign: String?) {
+    names.append(campaign)
+    starts.append(ids.count)
   }
+
+  mutating func add(id: Int64) { ids.append(id) }
 }

@@ -45,7 +45,7 @@ extension PostgresConnection {
   }
 
   /// The first column of the first row as an integer (nil for no row or NULL).
-  func scalar(_ sql: String, _ params: [PostgresValue] = []) throws -> Int64? {
+  public func scalar(_ sql: String, _ params: [PostgresValue] = []) throws -> Int64? {
     let r = try execute(sql, params)
     return r.rowCount > 0 ? r.int64(0, 0) : nil
   }

@@ -247,12 +247,27 @@ extension PostgresStore {
       figures.topHostsOnline = try topHostsOnline(f, limit: topHosts)
       var members = CampaignMemberships()
       var mq = PostgresQuery()
-      // In the index's order (the database's collation): equal names are neighbours whatever it is, and
-      // the campaigns are put in byte order afterwards.
+      // In the index's order (the database's collation): equal names are neighbours whatever it is (a
+      // deterministic collation), and the campaigns are put in byte order afterwards.
       let only = f.campaign.map { " WHERE campaign = \(mq.bind(.text($0)))" } ?? ""
+      var current: [UInt8]? = nil
       try connection.forEachBatch("SELECT campaign, url_id FROM reports\(only) ORDER BY campaign, url_id", mq.params) {
         r in
-        for i in 0..<r.rowCount { members.append(campaign: r.text(i, 0), id: r.int64(i, 1)!) }
+        for i in 0..<r.rowCount {
+          // A String only when the campaign changes: a million reports share a few names.
+          let same = r.withRawText(i, 0) { raw in
+            switch (raw, current) {
+            case (nil, nil): return !members.names.isEmpty
+            case (let a?, let b?): return a.elementsEqual(b)
+            default: return false
+            }
+          }
+          if !same {
+            current = r.withRawText(i, 0) { $0.map(Array.init) }
+            members.start(campaign: current.map { String(decoding: $0, as: UTF8.self) })
+          }
+          members.add(id: r.int64(i, 1)!)
+        }
       }
       figures.campaigns = members.figures(facts: facts).sorted { Self.campaignOrder($0.campaign, $1.campaign) }
       return figures
@@ -422,6 +437,13 @@ extension PostgresResult {
     case "-Infinity": return -.infinity
     default: return Double(t)
     }
+  }
+
+  /// A text column's bytes without making a String (nil for NULL); valid only inside `body`.
+  func withRawText<T>(_ row: Int, _ column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
+    guard !isNull(row, column), let p = PQgetvalue(res, Int32(row), Int32(column)) else { return body(nil) }
+    let n = Int(PQgetlength(res, Int32(row), Int32(column)))
+    return p.withMemoryRebound(to: UInt8.self, capacity: n) { body(UnsafeBufferPointer(start: $0, count: n)) }
   }
 
   /// The first byte of a non-NULL column (a status tells itself by its first letter).

@@ -164,7 +164,7 @@ public struct QueueCopy {
     // The server stops a copy whose client died mid-statement within a second (PostgreSQL 14+), so that
     // a rerun does not wait for its locks; older servers notice at the next read.
     if target.serverVersion >= 140_000 { try target.execute("SET client_connection_check_interval = '1s'") }
-    return try source.db.transaction(immediate: false) {
+    let outcome = try source.db.transaction(immediate: false) {
       let fingerprint = try sourceFingerprint()
       return try target.transaction {
         try target.execute("SET LOCAL lock_timeout = '30s'")
@@ -186,7 +186,15 @@ public struct QueueCopy {
         }
         let leases = Int(try source.db.scalar("SELECT count(*) FROM urls WHERE lease_holder IS NOT NULL") ?? 0)
         for t in Self.triggered { try target.execute("ALTER TABLE \(t) DISABLE TRIGGER USER") }
+        // As PostgreSQL's "Populating a Database" advises: the foreign keys and the plain indexes go, the
+        // rows go in, and they come back, each checked or built once over the whole table (a third of
+        // the time of checking and inserting row by row). Unique constraints stay: they are the ids.
+        let deferred = try dropIndexesAndForeignKeys()
         for t in Self.tables { try copy(t) }
+        // Index builds and the tallies' sorts and joins in memory.
+        try target.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        try target.execute("SET LOCAL work_mem = '256MB'")
+        for sql in deferred { try target.execute(sql) }
         for t in Self.triggered { try target.execute("ALTER TABLE \(t) ENABLE TRIGGER USER") }
         try target.execute("SELECT td_rebuild_tallies()")
         for t in Self.tables where t.hasID {
@@ -206,6 +214,38 @@ public struct QueueCopy {
         return Outcome(counts: counts, alreadyCopied: false, leasesDropped: leases)
       }
     }
+    // Statistics for the planner now, rather than when autovacuum gets to the new tables.
+    if !outcome.alreadyCopied { try target.execute("ANALYZE \(Self.tables.map(\.name).joined(separator: ", "))") }
+    return outcome
+  }
+
+  /// Drops the copied tables' foreign keys and the indexes that back no constraint; returns the
+  /// statements that put them back, in order (indexes first, then the foreign keys, which use them).
+  private func dropIndexesAndForeignKeys() throws -> [String] {
+    let names = "ARRAY[\(Self.tables.map { "'\($0.name)'" }.joined(separator: ", "))]::regclass[]"
+    let indexes = try target.execute(
+      """
+      SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+      WHERE i.indrelid = ANY(\(names))
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+      ORDER BY 1
+      """)
+    let keys = try target.execute(
+      """
+      SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint
+      WHERE contype = 'f' AND conrelid = ANY(\(names)) ORDER BY 1, 2
+      """)
+    var restore: [String] = []
+    for i in 0..<indexes.rowCount {
+      try target.execute("DROP INDEX \(indexes.text(i, 0)!)")
+      restore.append(indexes.text(i, 1)!)
+    }
+    for i in 0..<keys.rowCount {
+      let (table, name, definition) = (keys.text(i, 0)!, keys.text(i, 1)!, keys.text(i, 2)!)
+      try target.execute("ALTER TABLE \(table) DROP CONSTRAINT \(name)")
+      restore.append("ALTER TABLE \(table) ADD CONSTRAINT \(name) \(definition)")
+    }
+    return restore
   }
 
   /// The daemon's flock on the source, taken (not waited for) for the copy's duration: no takedownd runs
