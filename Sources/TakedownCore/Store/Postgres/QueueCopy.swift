@@ -11,8 +11,8 @@ import CSQLite
 /// copy killed half way leaves the target as it was (empty), so running it again is always safe, and a
 /// daemon pointed at the target never sees half a queue. (A transaction per table would resume after an
 /// interruption instead of starting over, but leaves a half-copied queue that daemons and readers can
-/// see meanwhile; COPY moves ~100k rows/s here, so starting over costs minutes at worst.) The tables are
-/// locked against writers for the duration; readers see the empty queue until the commit.
+/// see meanwhile; COPY moves ~90k rows/s here, so starting over costs minutes at worst.) The tables are
+/// locked for the duration: a reader or writer of the target waits for the commit.
 ///
 /// The source is read in one read transaction (one state of the file) while holding the daemon's lock on
 /// it (`DatabaseLock`'s flock): a running takedownd is refused, since what it records after the
