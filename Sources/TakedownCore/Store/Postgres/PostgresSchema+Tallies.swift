@@ -21,6 +21,34 @@ extension PostgresSchema {
   ///
   /// Statement-level triggers with transition tables: a bulk enqueue or a batch of checks is one pass
   /// of set statements, not one function call per row.
+  /// The statement of `td_reports_inserted` that counts the URLs its reports bring into a campaign
+  /// (and their time-to-takedown there). Without `only`, for the URLs this transaction wrote, leaving the
+  /// ids of the others in `others`; with `only` (an array of ids, locked by now), for those.
+  private static func reportsJoined(only: String?) -> String {
+    """
+    WITH g AS (
+            SELECT DISTINCT url_id, td_kind(campaign) AS kind, coalesce(campaign, '') AS name FROM new_reports\(only.map { " WHERE url_id = ANY(\($0))" } ?? "")),
+          j AS MATERIALIZED (
+            SELECT g.url_id, g.kind, g.name, u.status, td_ttt(u.first_taken_down_at, u.first_reported_at) AS ms,
+              \(only == nil ? "u.xmin = pg_current_xact_id()::xid" : "true") AS settled,
+              NOT EXISTS (
+                SELECT 1 FROM reports o
+                WHERE o.url_id = g.url_id AND coalesce(o.campaign, '') = g.name AND td_kind(o.campaign) = g.kind
+                  AND o.id NOT IN (SELECT id FROM new_reports)) AS joined
+            FROM g JOIN urls u ON u.id = g.url_id),
+          t AS (
+            INSERT INTO tallies (kind, name, status, n)
+            SELECT kind, name, status, count(*) FROM j WHERE settled AND joined GROUP BY kind, name, status),
+          i AS (
+            INSERT INTO takedown_times (url_id, kind, name, ms)
+            SELECT url_id, kind, name, ms FROM j WHERE settled AND ms IS NOT NULL
+            ON CONFLICT DO NOTHING RETURNING kind, name),
+          c AS (
+            INSERT INTO takedown_time_counts (kind, name, n) SELECT kind, name, count(*) FROM i GROUP BY kind, name)
+          SELECT array_agg(DISTINCT url_id) INTO others FROM j WHERE NOT settled;
+    """
+  }
+
   static let talliesMigration: (name: String, sql: String) = (
     "0003_tallies",
     """
@@ -76,9 +104,7 @@ extension PostgresSchema {
           ('taken_down_late', td_late(u.first_taken_down_at, u.deadline_at))) AS v (name, d)
         WHERE u.taken_down_at IS NOT NULL OR u.first_taken_down_at IS NOT NULL
         GROUP BY v.name HAVING sum(v.d) <> 0;
-      INSERT INTO open_deadlines (url_id, deadline_at)
-        SELECT id, deadline_at FROM new_urls WHERE td_open(status, deadline_at)
-        ON CONFLICT (url_id) DO UPDATE SET deadline_at = excluded.deadline_at;
+      INSERT INTO open_deadlines (url_id, deadline_at) SELECT id, deadline_at FROM new_urls WHERE td_open(status, deadline_at);
       RETURN NULL;
     END $$;
     CREATE TRIGGER td_urls_inserted AFTER INSERT ON urls REFERENCING NEW TABLE AS new_urls
@@ -167,32 +193,21 @@ extension PostgresSchema {
     CREATE TRIGGER td_urls_deleted AFTER DELETE ON urls REFERENCING OLD TABLE AS old_urls
       FOR EACH STATEMENT EXECUTE FUNCTION td_urls_deleted();
 
-    -- reports: a URL joins a campaign with its first report in it and leaves with its last. Each
-    -- function first locks the URLs concerned, in id order, then reads them in a statement of its own
-    -- (a new snapshot: what committed while it waited). URLs this transaction inserted need no lock:
-    -- nobody else sees them yet (a bulk enqueue's reports are mostly theirs).
+    -- reports: a URL joins a campaign with its first report in it and leaves with its last. What a
+    -- report changes is read from its URL's row and other reports only once nobody else can change
+    -- them: the URL's row is locked (in id order), or this transaction wrote it (inserted it, nobody
+    -- else sees it yet; or updated it, and holds its lock). A bulk enqueue's reports are mostly of URLs
+    -- it inserted: one pass, no lock. The others are locked, then read again in a statement of their own
+    -- (a new snapshot: what committed while it waited).
     CREATE FUNCTION td_reports_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      others bigint[];
     BEGIN
-      PERFORM 1 FROM urls u
-        WHERE u.id IN (SELECT url_id FROM new_reports) AND NOT u.xmin = pg_current_xact_id()::xid
-        ORDER BY u.id FOR NO KEY UPDATE;
-      WITH g AS (
-        SELECT DISTINCT url_id, td_kind(campaign) AS kind, coalesce(campaign, '') AS name FROM new_reports),
-      j AS MATERIALIZED (
-        SELECT g.url_id, g.kind, g.name, u.status, td_ttt(u.first_taken_down_at, u.first_reported_at) AS ms,
-          NOT EXISTS (
-            SELECT 1 FROM reports o
-            WHERE o.url_id = g.url_id AND coalesce(o.campaign, '') = g.name AND td_kind(o.campaign) = g.kind
-              AND o.id NOT IN (SELECT id FROM new_reports)) AS joined
-        FROM g JOIN urls u ON u.id = g.url_id),
-      t AS (
-        INSERT INTO tallies (kind, name, status, n)
-        SELECT kind, name, status, count(*) FROM j WHERE joined GROUP BY kind, name, status),
-      i AS (
-        INSERT INTO takedown_times (url_id, kind, name, ms)
-        SELECT url_id, kind, name, ms FROM j WHERE ms IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING kind, name)
-      INSERT INTO takedown_time_counts (kind, name, n) SELECT kind, name, count(*) FROM i GROUP BY kind, name;
+      \(reportsJoined(only: nil))
+      IF others IS NOT NULL THEN
+        PERFORM 1 FROM urls WHERE id = ANY(others) ORDER BY id FOR NO KEY UPDATE;
+        \(reportsJoined(only: "others"))
+      END IF;
       RETURN NULL;
     END $$;
     CREATE TRIGGER td_reports_inserted AFTER INSERT ON reports REFERENCING NEW TABLE AS new_reports
@@ -269,6 +284,15 @@ extension PostgresSchema {
     END $$;
     CREATE TRIGGER td_reports_updated AFTER UPDATE ON reports REFERENCING OLD TABLE AS old_reports NEW TABLE AS new_reports
       FOR EACH STATEMENT EXECUTE FUNCTION td_reports_updated();
+
+    -- The planner's guesses about transition tables made it compile the triggers' statements (JIT),
+    -- which took longer than running them.
+    ALTER FUNCTION td_urls_inserted() SET jit = off;
+    ALTER FUNCTION td_urls_updated() SET jit = off;
+    ALTER FUNCTION td_urls_deleted() SET jit = off;
+    ALTER FUNCTION td_reports_inserted() SET jit = off;
+    ALTER FUNCTION td_reports_deleted() SET jit = off;
+    ALTER FUNCTION td_reports_updated() SET jit = off;
 
     -- Sums each counter's delta rows into one row per key (zero rows go). Returns false, doing nothing,
     -- when another session is folding.
