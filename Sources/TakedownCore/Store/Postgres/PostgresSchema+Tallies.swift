@@ -112,12 +112,12 @@ extension PostgresSchema {
 
     CREATE FUNCTION td_urls_updated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      -- Most updates (claims, leases, checks that leave the status as it was) change no figure.
-      IF NOT EXISTS (
-        SELECT 1 FROM old_urls o JOIN new_urls n ON n.id = o.id
-        WHERE o.status <> n.status OR o.host <> n.host OR (o.taken_down_at IS NULL) <> (n.taken_down_at IS NULL)
-          OR o.first_taken_down_at IS DISTINCT FROM n.first_taken_down_at
-          OR o.first_reported_at IS DISTINCT FROM n.first_reported_at OR o.deadline_at IS DISTINCT FROM n.deadline_at)
+      -- Most updates (claims, leases, checks that leave the status as it was) change no figure. A count,
+      -- not EXISTS: planned for its first row, EXISTS compared every old row with every new one.
+      IF (SELECT count(*) FROM old_urls o JOIN new_urls n ON n.id = o.id
+          WHERE o.status <> n.status OR o.host <> n.host OR (o.taken_down_at IS NULL) <> (n.taken_down_at IS NULL)
+            OR o.first_taken_down_at IS DISTINCT FROM n.first_taken_down_at
+            OR o.first_reported_at IS DISTINCT FROM n.first_reported_at OR o.deadline_at IS DISTINCT FROM n.deadline_at) = 0
       THEN
         RETURN NULL;
       END IF;
@@ -238,9 +238,8 @@ extension PostgresSchema {
     CREATE FUNCTION td_reports_updated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       -- Only a report moved to another URL or campaign changes a figure (import's extras do not).
-      IF NOT EXISTS (
-        SELECT 1 FROM old_reports o JOIN new_reports n ON n.id = o.id
-        WHERE o.url_id <> n.url_id OR o.campaign IS DISTINCT FROM n.campaign)
+      IF (SELECT count(*) FROM old_reports o JOIN new_reports n ON n.id = o.id
+          WHERE o.url_id <> n.url_id OR o.campaign IS DISTINCT FROM n.campaign) = 0
       THEN
         RETURN NULL;
       END IF;
