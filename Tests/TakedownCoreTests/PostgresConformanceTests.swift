@@ -171,6 +171,27 @@ import Testing
     }
   }
 
+  /// A role that may only read, and only over one connection: the figures' second connection is
+  /// refused, so they are read on the first one, and come out the same.
+  @Test func aReaderWithOneConnectionAndNoWriteAccessReadsTheSame() throws {
+    let p = try p
+    let role = "reader_\(getpid())"
+    let admin = try PostgresConnection(p.database)
+    try admin.executeScript(
+      """
+      CREATE ROLE \(role) LOGIN CONNECTION LIMIT 1;
+      GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role);
+      """)
+    var o = StoreOpener.Options()
+    o.readOnly = true
+    let reader = try PostgresStore(conninfo: p.database.replacingOccurrences(of: "user=postgres", with: "user=\(role)"), options: o)
+    for f in [ReportFilter(), ReportFilter(campaign: "Spring", since: p.end / 3)] {
+      expectSame(try p.sqlite.figures(f, now: p.end), try reader.figures(f, now: p.end), "one connection \(f)")
+      expectSame(try p.sqlite.summaryFigures(f, now: p.end), try reader.summaryFigures(f, now: p.end), "reader \(f)")
+    }
+    #expect(try p.sqlite.countsByStatus() == reader.countsByStatus())
+  }
+
   @Test func theHTMLReportIsTheSame() throws {
     let p = try p
     for f in [ReportFilter(), ReportFilter(campaign: "Zeta", since: p.end / 4)] {

@@ -1,4 +1,5 @@
 import CPostgres
+import Dispatch
 
 /// The reading side of the PostgreSQL store: what takedownctl's reading commands and the reports need.
 /// `SQLiteStore` is the specification: same rows, same order, same figures. Two rules keep the output
@@ -216,62 +217,86 @@ extension PostgresStore {
   }
 
   /// Every figure of a summary or report, from the rows, in one snapshot: one pass over the selected
-  /// URLs (the same computation as SQLite's, `URLPass`), then the reappearances, the hosts still online
-  /// and the campaigns' members.
+  /// URLs (the same computation as SQLite's, `URLPass`) while a second connection, sharing the
+  /// snapshot (`pg_export_snapshot`), reads the campaigns' members, the reappearances and the hosts
+  /// still online, as SQLite's `figures` does on a second connection: both passes are mostly the
+  /// server's work, and the server has more than one core. Without a second connection (the server
+  /// refuses one), everything runs on this one.
   public func figures(_ f: ReportFilter, now: Int64, topHosts: Int = 10) throws -> ReportFigures {
     try connection.inSnapshot {
-      var q = PostgresQuery()
-      let sel = Self.urlSelection(f, &q)
-      // Identity values burnt by rolled-back or conflicting inserts leave gaps: the dense part of the
-      // facts stays near the URL count, the rest (if any) is kept sparse.
-      let maxID = try connection.scalar("SELECT coalesce(max(id), 0) FROM urls") ?? 0
-      let count = try connection.scalar("SELECT coalesce(sum(n), 0) FROM tallies WHERE kind = 3") ?? 0
-      var pass = URLPass(f, now: now, maxID: Int(min(maxID, 2 * count + 1024)))
-      let none = URLPass.none
-      try connection.forEachBatch(
-        """
-        SELECT u.id, u.status, u.deadline_at, u.taken_down_at, u.first_taken_down_at, u.first_reported_at
-        FROM urls u WHERE \(sel)
-        """, q.params
-      ) { r in
-        for i in 0..<r.rowCount {
-          pass.add(
-            id: Int(r.int64(i, 0)!), code: SQLiteStore.statusCode(firstLetter: Int64(r.firstByte(i, 1))),
-            deadline: r.int64(i, 2) ?? none, latest: r.int64(i, 3) ?? none, first: r.int64(i, 4) ?? none,
-            reported: r.int64(i, 5) ?? none)
-        }
-      }
-      let (base, facts) = pass.finish(f)
-      var figures = base
-      figures.reappeared = try reappearedCount(f)
-      figures.topHostsOnline = try topHostsOnline(f, limit: topHosts)
-      var members = CampaignMemberships()
-      var mq = PostgresQuery()
-      // In the index's order (the database's collation): equal names are neighbours whatever it is (a
-      // deterministic collation), and the campaigns are put in byte order afterwards.
-      let only = f.campaign.map { " WHERE campaign = \(mq.bind(.text($0)))" } ?? ""
-      var current: [UInt8]? = nil
-      try connection.forEachBatch("SELECT campaign, url_id FROM reports\(only) ORDER BY campaign, url_id", mq.params) {
-        r in
-        for i in 0..<r.rowCount {
-          // A String only when the campaign changes: a million reports share a few names.
-          let same = r.withRawText(i, 0) { raw in
-            switch (raw, current) {
-            case (nil, nil): return !members.names.isEmpty
-            case (let a?, let b?): return a.elementsEqual(b)
-            default: return false
+      let side = SidePostgresFigures()
+      let group = DispatchGroup()
+      let (conninfo, password) = (connection.conninfo, options.password)
+      let ready = DispatchSemaphore(value: 0)
+      // A savepoint: a server that cannot export snapshots fails the call, not the transaction.
+      try connection.execute("SAVEPOINT td_export")
+      let exported = try? connection.execute("SELECT pg_export_snapshot()").text(0, 0)
+      try connection.execute(
+        exported == nil ? "ROLLBACK TO SAVEPOINT td_export" : "RELEASE SAVEPOINT td_export")
+      if let snapshot = exported {
+        DispatchQueue.global().async(group: group) {
+          do {
+            let other = try PostgresConnection(conninfo, password: password)
+            try other.transaction(isolation: "REPEATABLE READ, READ ONLY") {
+              try other.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'")
+              ready.signal()
+              side.connected = true
+              try side.read(other, f, topHosts: topHosts)
             }
+          } catch {
+            side.error = error
           }
-          if !same {
-            current = r.withRawText(i, 0) { $0.map(Array.init) }
-            members.start(campaign: current.map { String(decoding: $0, as: UTF8.self) })
-          }
-          members.add(id: r.int64(i, 1)!)
+          if !side.connected { ready.signal() }
         }
+        // The exported snapshot lives as long as this transaction: the other side must have taken it
+        // before anything here could end it early.
+        ready.wait()
       }
-      figures.campaigns = members.figures(facts: facts).sorted { Self.campaignOrder($0.campaign, $1.campaign) }
+      let pass = Result { try urlPass(f, now: now) }
+      group.wait()
+      if !side.connected {
+        // No second connection: the same reads here.
+        try side.read(connection, f, topHosts: topHosts)
+      } else if let e = side.error {
+        throw e
+      }
+      let (base, facts) = try pass.get()
+      var figures = base
+      figures.reappeared = side.reappeared
+      figures.topHostsOnline = side.hosts
+      figures.campaigns = side.members.figures(facts: facts).sorted {
+        Self.campaignOrder($0.campaign, $1.campaign)
+      }
       return figures
     }
+  }
+
+  /// The pass over the selected URLs.
+  private func urlPass(_ f: ReportFilter, now: Int64) throws -> (ReportFigures, URLFacts) {
+    var q = PostgresQuery()
+    let sel = Self.urlSelection(f, &q)
+    // Identity values burnt by rolled-back or conflicting inserts leave gaps: the dense part of the
+    // facts stays near the URL count, the rest (if any) is kept sparse.
+    let maxID = try connection.scalar("SELECT coalesce(max(id), 0) FROM urls") ?? 0
+    let count = try connection.scalar("SELECT coalesce(sum(n), 0) FROM tallies WHERE kind = 3") ?? 0
+    var pass = URLPass(f, now: now, maxID: Int(min(maxID, 2 * count + 1024)))
+    let none = URLPass.none
+    try connection.forEachBatch(
+      """
+      SELECT u.id, u.status, u.deadline_at, u.taken_down_at, u.first_taken_down_at, u.first_reported_at
+      FROM urls u WHERE \(sel)
+      """, q.params
+    ) { r in
+      for i in 0..<r.rowCount {
+        pass.add(
+          id: Int(r.int64(i, 0)!),
+          code: SQLiteStore.statusCode(firstLetter: Int64(r.firstByte(i, 1))),
+          deadline: r.int64(i, 2) ?? none, latest: r.int64(i, 3) ?? none,
+          first: r.int64(i, 4) ?? none,
+          reported: r.int64(i, 5) ?? none)
+      }
+    }
+    return pass.finish(f)
   }
 
   /// SQLite's order of campaigns: none first, then by the bytes of the name.
@@ -282,27 +307,63 @@ extension PostgresStore {
   }
 
   /// URLs that went from taken_down to reappeared in the window.
-  func reappearedCount(_ f: ReportFilter) throws -> Int {
+  func reappearedCount(_ f: ReportFilter) throws -> Int { try Self.reappearedCount(connection, f) }
+
+  static func reappearedCount(_ c: PostgresConnection, _ f: ReportFilter) throws -> Int {
     var q = PostgresQuery()
     let since = q.bind(.int(f.since ?? Int64.min))
-    let sel = Self.urlSelection(f, &q)
-    let restrict = q.params.count > 1 ? " AND e.url_id IN (SELECT u.id FROM urls u WHERE \(sel))" : ""
+    let sel = urlSelection(f, &q)
+    let restrict =
+      q.params.count > 1 ? " AND e.url_id IN (SELECT u.id FROM urls u WHERE \(sel))" : ""
     return Int(
-      try connection.scalar(
+      try c.scalar(
         "SELECT count(DISTINCT e.url_id) FROM events e WHERE e.to_status = 'reappeared' AND e.at >= \(since)\(restrict)",
         q.params) ?? 0)
   }
 
   /// Hosts with the most URLs online or reappeared, most first (ties by name).
-  func topHostsOnline(_ f: ReportFilter, limit: Int) throws -> [(host: String, count: Int)] {
+  static func topHostsOnline(_ c: PostgresConnection, _ f: ReportFilter, limit: Int) throws -> [(
+    host: String, count: Int
+  )] {
     var q = PostgresQuery()
-    let sel = Self.urlSelection(f, &q)
-    let r = try connection.execute(
+    let sel = urlSelection(f, &q)
+    let r = try c.execute(
       """
       SELECT u.host, count(*) FROM urls u WHERE u.status IN ('online', 'reappeared') AND \(sel)
       GROUP BY u.host ORDER BY count(*) DESC, u.host COLLATE "C" LIMIT \(q.bind(.int(Int64(limit))))
       """, q.params)
     return (0..<r.rowCount).map { (r.text($0, 0)!, Int(r.int64($0, 1)!)) }
+  }
+
+  /// Which URLs each campaign holds. In the index's order (the database's collation): equal names are
+  /// neighbours whatever it is (a deterministic collation); the campaigns are put in byte order later.
+  static func campaignMemberships(_ c: PostgresConnection, _ f: ReportFilter) throws
+    -> CampaignMemberships
+  {
+    var members = CampaignMemberships()
+    var q = PostgresQuery()
+    let only = f.campaign.map { " WHERE campaign = \(q.bind(.text($0)))" } ?? ""
+    var current: [UInt8]? = nil
+    try c.forEachBatch(
+      "SELECT campaign, url_id FROM reports\(only) ORDER BY campaign, url_id", q.params
+    ) { r in
+      for i in 0..<r.rowCount {
+        // A String only when the campaign changes: a million reports share a few names.
+        let same = r.withRawText(i, 0) { raw in
+          switch (raw, current) {
+          case (nil, nil): return !members.names.isEmpty
+          case (let a?, let b?): return a.elementsEqual(b)
+          default: return false
+          }
+        }
+        if !same {
+          current = r.withRawText(i, 0) { $0.map(Array.init) }
+          members.start(campaign: current.map { String(decoding: $0, as: UTF8.self) })
+        }
+        members.add(id: r.int64(i, 1)!)
+      }
+    }
+    return members
   }
 
   /// The selection's overdue URLs, most overdue first (earliest deadline).
@@ -450,5 +511,20 @@ extension PostgresResult {
   func firstByte(_ row: Int, _ column: Int) -> UInt8 {
     guard let p = PQgetvalue(res, Int32(row), Int32(column)) else { return 0 }
     return UInt8(bitPattern: p[0])
+  }
+}
+
+/// The second connection's share of `figures` (written by its thread, read after the group's wait).
+final class SidePostgresFigures: @unchecked Sendable {
+  var connected = false
+  var reappeared = 0
+  var hosts: [(host: String, count: Int)] = []
+  var members = CampaignMemberships()
+  var error: (any Error)?
+
+  func read(_ c: PostgresConnection, _ f: ReportFilter, topHosts: Int) throws {
+    reappeared = try PostgresStore.reappearedCount(c, f)
+    hosts = try PostgresStore.topHostsOnline(c, f, limit: topHosts)
+    members = try PostgresStore.campaignMemberships(c, f)
   }
 }
