@@ -79,7 +79,10 @@ import Testing
         #expect(try p.sqlite.overdueURLs(f, now: now, limit: 50) == p.postgres.overdueURLs(f, now: now, limit: 50))
       }
     }
+    let sides = SidePostgresFigures.used.load(ordering: .relaxed)
     let all = try p.postgres.figures(ReportFilter(), now: p.end)
+    // The campaigns and hosts were read on a second connection, in the same snapshot.
+    #expect(SidePostgresFigures.used.load(ordering: .relaxed) > sides)
     // Not a vacuous comparison: the queue reaches every kind of figure.
     #expect(all.campaigns.count == RealisticQueue.campaigns.count + 1)
     #expect(all.reappeared > 0 && all.takenDownLate > 0 && all.overdue > 0 && all.byStatus[.cancelled]! > 0)

@@ -1,5 +1,6 @@
 import CPostgres
 import Dispatch
+import Synchronization
 
 /// The reading side of the PostgreSQL store: what takedownctl's reading commands and the reports need.
 /// `SQLiteStore` is the specification: same rows, same order, same figures. Two rules keep the output
@@ -228,11 +229,9 @@ extension PostgresStore {
       let group = DispatchGroup()
       let (conninfo, password) = (connection.conninfo, options.password)
       let ready = DispatchSemaphore(value: 0)
-      // A savepoint: a server that cannot export snapshots fails the call, not the transaction.
-      try connection.execute("SAVEPOINT td_export")
-      let exported = try? connection.execute("SELECT pg_export_snapshot()").text(0, 0)
-      try connection.execute(
-        exported == nil ? "ROLLBACK TO SAVEPOINT td_export" : "RELEASE SAVEPOINT td_export")
+      // A standby may not export its snapshot (and a savepoint cannot: it is not a transaction's).
+      let exported =
+        try connection.execute("SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_export_snapshot() END").text(0, 0)
       if let snapshot = exported {
         DispatchQueue.global().async(group: group) {
           do {
@@ -241,6 +240,7 @@ extension PostgresStore {
               try other.execute("SET TRANSACTION SNAPSHOT '\(snapshot)'")
               ready.signal()
               side.connected = true
+              SidePostgresFigures.used.add(1, ordering: .relaxed)
               try side.read(other, f, topHosts: topHosts)
             }
           } catch {
@@ -516,6 +516,8 @@ extension PostgresResult {
 
 /// The second connection's share of `figures` (written by its thread, read after the group's wait).
 final class SidePostgresFigures: @unchecked Sendable {
+  /// How many `figures` calls had their second connection (for the tests).
+  static let used = Atomic<Int>(0)
   var connected = false
   var reappeared = 0
   var hosts: [(host: String, count: Int)] = []
