@@ -177,8 +177,14 @@ extension PostgresSchema {
 
     CREATE FUNCTION td_urls_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      -- Its reports are gone already (they reference it): their trigger took it out of its campaigns.
       INSERT INTO tallies (kind, name, status, n) SELECT 3, host, status, -count(*) FROM old_urls GROUP BY host, status;
+      -- Out of the campaigns of the reports it still has (none when they were deleted first: their
+      -- trigger took it out; reports left behind count nowhere, as a report of no URL).
+      INSERT INTO tallies (kind, name, status, n)
+        SELECT g.kind, g.name, o.status, -count(*) FROM old_urls o CROSS JOIN LATERAL (
+          SELECT DISTINCT td_kind(r.campaign) AS kind, coalesce(r.campaign, '') AS name FROM reports r
+          WHERE r.url_id = o.id) AS g
+        GROUP BY g.kind, g.name, o.status;
       WITH d AS (DELETE FROM takedown_times t USING old_urls o WHERE t.url_id = o.id RETURNING t.kind, t.name)
       INSERT INTO takedown_time_counts (kind, name, n) SELECT kind, name, -count(*) FROM d GROUP BY kind, name;
       INSERT INTO url_counts (name, n)
