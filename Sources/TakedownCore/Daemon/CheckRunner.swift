@@ -116,6 +116,7 @@ public final class CheckRunner: @unchecked Sendable {
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
+    let sharedHosts = SharedHosts(store: store, holder: holder, probe: config.probe, leaseMs: config.schedule.leaseMs)
     let probeThread = Thread {
       nameCurrentThread("td-probe")
       engine.run()
@@ -173,6 +174,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if reloadRequested.withLock({ r in defer { r = false }; return r }) {
         reload(engine: engine, store: store)
+        sharedHosts.update(probe: config.probe)
         idleUntil = 0
       }
       if !draining && (stopping || failure != nil) {
@@ -209,8 +211,11 @@ public final class CheckRunner: @unchecked Sendable {
             idleUntil = min(nextDue ?? Int64.max, now + 1000)
             if options.once && onceWaitUntil > now { idleUntil = min(idleUntil, onceWaitUntil) }
           } else {
-            inHand += claimed.count
-            engine.submit(claimed)
+            // On a shared queue, a limited host's URLs start only at the daemon holding its lease.
+            let (startNow, wait) = try sharedHosts.admit(claimed, now: now)
+            if !wait.isEmpty { try store.deferClaims(wait, holder: holder) }
+            inHand += startNow.count
+            engine.submit(startNow)
           }
         } catch let error as any DatabaseFailure where error.isTransient {
           // Someone held the write lock past the busy timeout (a backup, a long import): wait, don't die.
@@ -249,6 +254,29 @@ public final class CheckRunner: @unchecked Sendable {
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
       inHand -= results.count + abandoned.count + deferredClaims.count
+      if store.sharesHosts {
+        let back = Timestamp.nowMs()
+        sharedHosts.returned(results.lazy.map(\.claim.host), now: back)
+        sharedHosts.returned(abandoned.lazy.map(\.host), now: back)
+        sharedHosts.returned(deferredClaims.lazy.map(\.claim.host), now: back)
+        var pauses: [String: Int64] = [:]
+        for d in deferredClaims where d.cause == .hostPaused { pauses[d.claim.host] = max(pauses[d.claim.host] ?? 0, d.at) }
+        for (host, until) in pauses {
+          do { try sharedHosts.paused(host, until: until) } catch {
+            logger.warning("cannot share a host's pause with the other daemons", metadata: ["host": "\(host)", "error": "\(error)"])
+          }
+        }
+        do {
+          let lost = try sharedHosts.maintain(now: back)
+          if !lost.isEmpty {
+            logger.warning(
+              "host leases lost to another daemon (this one was stalled past its lease)",
+              metadata: ["hosts": "\(lost.prefix(5).joined(separator: ", "))", "count": "\(lost.count)"])
+          }
+        } catch {
+          logger.warning("cannot renew host leases", metadata: ["error": "\(error)"])
+        }
+      }
       for d in deferredClaims where options.once {
         if d.cause == .hostPaused && d.at - Timestamp.nowMs() > Self.onceMaxPauseWaitMs {
           pausedDeferrals += 1
@@ -325,6 +353,7 @@ public final class CheckRunner: @unchecked Sendable {
     }
     copyEventsToStatusLog(store: store, final: true)
     try emitSummary(store: store, inFlight: 0)
+    sharedHosts.letGoOfAll(now: Timestamp.nowMs())
     try? store.closeForShutdown()
     logger.info(
       "takedownd stopped",

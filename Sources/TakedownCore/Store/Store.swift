@@ -65,6 +65,40 @@ public protocol TakedownStore: CheckQueue {
   /// The status log's position (nil: never written).
   func statusLogCursor() throws -> Int64?
   func setStatusLogCursor(_ eventID: Int64) throws
+
+  // MARK: Hosts shared by several daemons (see SharedHosts)
+
+  /// Whether several daemons may work this queue at once, so that host limits need host leases.
+  var sharesHosts: Bool { get }
+  /// Takes or renews the host leases of `hosts` (sorted: every daemon locks them in one order) until
+  /// `now + leaseMs`. Returns the hosts that may not start now, with until when: held by another
+  /// daemon, paused (Retry-After), or within the rate's spacing after the previous holder.
+  func holdHosts(_ hosts: [String], holder: String, now: Int64, leaseMs: Int64) throws -> [String: HostWait]
+  /// Hands host leases back, each with the time before which its next request must not start.
+  func letGoOfHosts(_ hosts: [String: Int64], holder: String) throws
+  /// Every daemon leaves `host` alone until `until`.
+  func pauseHost(_ host: String, until: Int64) throws
+}
+
+/// Why and until when a host's URLs must wait (see `TakedownStore.holdHosts`).
+public struct HostWait: Sendable, Equatable {
+  public var until: Int64
+  /// Another daemon holds the host's lease (else: a pause or the rate's spacing).
+  public var heldByOther: Bool
+  public init(until: Int64, heldByOther: Bool) {
+    self.until = until
+    self.heldByOther = heldByOther
+  }
+}
+
+/// A store that one daemon has to itself (SQLite, under the daemon's file lock) needs no host leases.
+extension TakedownStore {
+  public var sharesHosts: Bool { false }
+  public func holdHosts(_ hosts: [String], holder: String, now: Int64, leaseMs: Int64) throws -> [String: HostWait] {
+    [:]
+  }
+  public func letGoOfHosts(_ hosts: [String: Int64], holder: String) throws {}
+  public func pauseHost(_ host: String, until: Int64) throws {}
 }
 
 extension TakedownStore {

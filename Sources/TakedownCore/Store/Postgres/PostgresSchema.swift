@@ -115,7 +115,22 @@ public enum PostgresSchema {
         checks_last_interval bigint NOT NULL DEFAULT 0
       );
       """
-    )
+    ),
+    (
+      "0004_host_leases",
+      """
+      -- Politeness shared by every daemon of the queue (SharedHosts): a limited host is worked by the
+      -- daemon holding its lease; a pause (Retry-After, 429) and the rate's spacing at a handover hold
+      -- for whoever takes it next.
+      CREATE TABLE host_leases (
+        host text PRIMARY KEY,
+        holder text,
+        lease_until bigint NOT NULL DEFAULT 0,
+        free_at bigint NOT NULL DEFAULT 0,
+        paused_until bigint NOT NULL DEFAULT 0
+      );
+      """
+    ),
   ]
 
   /// Every migration's name, in order.
