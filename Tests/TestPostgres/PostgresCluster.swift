@@ -27,6 +27,10 @@ public final class PostgresCluster: @unchecked Sendable {
   /// One cluster per test process, started on first use.
   public static let shared: Result<PostgresCluster, Error> = Result { try PostgresCluster() }
 
+  /// A cluster of its own, for a test that stops or restarts the server (the shared one serves tests
+  /// running in parallel). `shutdown()` stops it; the process's exit does too.
+  public static func makePrivate() throws -> PostgresCluster { try PostgresCluster() }
+
   public let directory: String
   public var socketDirectory: String { directory }
   let binDirectory: String
@@ -91,6 +95,11 @@ public final class PostgresCluster: @unchecked Sendable {
 
   public func start() throws {
     try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "start"])
+  }
+
+  /// Stops the server for good and removes its directory (a private cluster, at the end of its test).
+  public func shutdown() {
+    Self.stop(ctl: binDirectory + "/pg_ctl", directory: directory, runAs: runAs)
   }
 
   // MARK: -

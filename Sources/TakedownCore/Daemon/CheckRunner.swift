@@ -374,11 +374,11 @@ public final class CheckRunner: @unchecked Sendable {
   /// restart, a rotated file or a new path loses nothing), or, the first time a status log is
   /// configured, after the newest event (the history before it is in `takedownctl events`).
   private func startStatusLog(store: any TakedownStore) throws {
-    if let saved = try store.statusLogCursor() {
+    if let saved = try store.statusLogCursor(node: holder) {
       statusCursor = saved
     } else {
       statusCursor = try store.lastEventID()
-      try store.setStatusLogCursor(statusCursor)
+      try store.setStatusLogCursor(statusCursor, node: holder)
     }
     statusCursorSaved = statusCursor
   }
@@ -408,7 +408,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if statusCursor != statusCursorSaved && (final || monotonicMs() >= nextCursorSaveAt) {
         statusLog.sync()
-        try store.setStatusLogCursor(statusCursor)
+        try store.setStatusLogCursor(statusCursor, node: holder)
         statusCursorSaved = statusCursor
         nextCursorSaveAt = monotonicMs() + 1000
       }

@@ -115,7 +115,20 @@ public enum PostgresSchema {
         checks_last_interval bigint NOT NULL DEFAULT 0
       );
       """
-    )
+    ),
+    (
+      "0002_queue",
+      """
+      -- What tells a dead previous run of a node from a live daemon under the same name (NodeLiveness):
+      -- its machine, its process ("pid:start time"), and a per-run instance id that its heartbeats name.
+      ALTER TABLE nodes
+        ADD COLUMN host text NOT NULL DEFAULT '',
+        ADD COLUMN process text NOT NULL DEFAULT '',
+        ADD COLUMN instance text NOT NULL DEFAULT '',
+        ADD COLUMN stopped_at bigint,
+        ADD COLUMN interval_ms bigint NOT NULL DEFAULT 0;
+      """
+    ),
   ]
 
   /// Every migration's name, in order.
