@@ -246,6 +246,9 @@ final class TempDir {
     old.claim = second[0]
     #expect(try store.complete([old], holder: "h2", config: ScheduleConfig(), jitter: { 0.5 }).stale == 1)
     #expect(try RawSQL.int(store, "SELECT count(*) FROM checks") == 0)
+    // Nor did the stale results touch the URL: still pending, unchecked, leased to attempt 3.
+    #expect(try RawSQL.text(store, "SELECT status || ' ' || checks || ' ' || lease_holder FROM urls WHERE id = 1") == "pending 0 h2")
+    #expect(try store.countLeased() == 1)
   }
 
   /// A batch that mixes results still under their lease with stale ones records exactly the former,

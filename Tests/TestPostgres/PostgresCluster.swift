@@ -36,6 +36,8 @@ public final class PostgresCluster: @unchecked Sendable {
   let binDirectory: String
   let runAs: String?
   private var nextDatabase = 0
+  /// The server's options (its socket, no TCP): `start()` after `stopServer()` must give the same.
+  private var serverOptions = ""
   private let lock = NSLock()
 
   init() throws {
@@ -51,10 +53,10 @@ public final class PostgresCluster: @unchecked Sendable {
       "initdb",
       ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
     // fsync off: a test cluster's durability is not under test (crash tests kill our daemon, not the server).
-    let options =
+    serverOptions =
       "-k \(directory) -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
       + "-c max_connections=200"
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "start"])
+    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
     startWatcher()
     let dir = directory
     let ctl = binDirectory + "/pg_ctl"
@@ -84,6 +86,8 @@ public final class PostgresCluster: @unchecked Sendable {
   }
 
   /// Stops the server abruptly and starts it again (what a crash and a restart by the operator look like).
+  /// The cluster runs with synchronous_commit off: a test that crashes the server and expects its
+  /// commits to survive sets it on for its database (`ALTER DATABASE … SET synchronous_commit = on`).
   public func restart() throws {
     try command("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "restart"])
   }
@@ -94,7 +98,7 @@ public final class PostgresCluster: @unchecked Sendable {
   }
 
   public func start() throws {
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "start"])
+    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
   }
 
   /// Stops the server for good and removes its directory (a private cluster, at the end of its test).
