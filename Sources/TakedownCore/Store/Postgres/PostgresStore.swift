@@ -101,47 +101,60 @@ public final class PostgresStore: TakedownStore {
         })
       // Temporary tables are never analyzed by autovacuum: without this the planner guesses their size.
       if items.count > 1000 { try connection.execute("ANALYZE enqueue_stage") }
-      // A new URL takes its first report time and deadline from the reports that will be stored for it
-      // (the first item of each (URL, campaign, notice) in the batch), so the reports below need not
-      // rewrite the row just written.
-      counts.new =
-        try connection.execute(
-          """
+      // One statement for what a batch of new URLs needs: the URLs in URL order, each with the first
+      // report time and deadline of the reports that will be stored for it (the first item of each
+      // (URL, campaign, notice) in the batch), and those reports, in item order. A URL that is already
+      // queued (or created meanwhile by another enqueue) conflicts and is left to the next statement.
+      let created = try connection.execute(
+        """
+        WITH first_reports AS MATERIALIZED (
+          SELECT DISTINCT ON (url, coalesce(campaign, ''), coalesce(notice, ''))
+            seq, url, host, reported_at, campaign, notice, rightholder, work, deadline
+          FROM enqueue_stage ORDER BY url, coalesce(campaign, ''), coalesce(notice, ''), seq
+        ), new_urls AS (
           INSERT INTO urls (url, host, created_at, next_check_at, first_reported_at, deadline_at)
-          SELECT url, min(host), $1, $1, min(reported_at), min(deadline) FROM (
-            SELECT DISTINCT ON (url, coalesce(campaign, ''), coalesce(notice, '')) url, host, reported_at, deadline
-            FROM enqueue_stage ORDER BY url, coalesce(campaign, ''), coalesce(notice, ''), seq) AS first_reports
-          GROUP BY url ORDER BY url
+          SELECT url, min(host), $1, $1, min(reported_at), min(deadline) FROM first_reports GROUP BY url ORDER BY url
           ON CONFLICT (url) DO NOTHING
-          """, [.int(now)]
-        ).affectedRows
+          RETURNING id, url
+        ), new_reports AS (
+          INSERT INTO reports (url_id, reported_at, campaign, notice, rightholder, work, deadline, created_at)
+          SELECT n.id, f.reported_at, f.campaign, f.notice, f.rightholder, f.work, f.deadline, $1
+          FROM first_reports f JOIN new_urls n USING (url) ORDER BY f.seq
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM new_urls), (SELECT count(*) FROM new_reports)
+        """, [.int(now)])
+      counts.new = Int(created.int64(0, 0) ?? 0)
+      counts.reportsAdded = Int(created.int64(0, 1) ?? 0)
       counts.alreadyQueued = items.count - counts.new
-      // In item order, so that of two items with one key the first is stored (the second conflicts with
-      // it, or with a report already there, and is skipped). A URL queued before gets its earliest report
-      // time and deadline moved up when a new report is earlier.
-      counts.reportsAdded = Int(
-        try connection.execute(
-          """
-          WITH added AS (
-            INSERT INTO reports (url_id, reported_at, campaign, notice, rightholder, work, deadline, created_at)
-            SELECT u.id, s.reported_at, s.campaign, s.notice, s.rightholder, s.work, s.deadline, $1
-            FROM enqueue_stage s JOIN urls u ON u.url = s.url
-            ORDER BY s.seq
-            ON CONFLICT DO NOTHING
-            RETURNING url_id, reported_at, deadline
-          ), earliest AS (
-            SELECT url_id, min(reported_at) AS reported_at, min(deadline) AS deadline, count(*) AS n
-            FROM added GROUP BY url_id
-          ), moved AS (
-            UPDATE urls u SET first_reported_at = least(u.first_reported_at, e.reported_at),
-              deadline_at = least(u.deadline_at, e.deadline)
-            FROM earliest e
-            WHERE u.id = e.url_id AND (u.first_reported_at IS NULL OR e.reported_at < u.first_reported_at
-              OR e.deadline < u.deadline_at OR (u.deadline_at IS NULL AND e.deadline IS NOT NULL))
-          )
-          SELECT coalesce(sum(n), 0) FROM earliest
-          """, [.int(now)]
-        ).int64(0, 0) ?? 0)
+      if counts.alreadyQueued > 0 {
+        // Items for URLs queued before, and repeats within the batch: in item order, so that of two items
+        // with one key the first is stored (a later one, or one whose report is already there, conflicts
+        // and is skipped). A queued URL's first report time and deadline move up for an earlier report.
+        counts.reportsAdded += Int(
+          try connection.execute(
+            """
+            WITH added AS (
+              INSERT INTO reports (url_id, reported_at, campaign, notice, rightholder, work, deadline, created_at)
+              SELECT u.id, s.reported_at, s.campaign, s.notice, s.rightholder, s.work, s.deadline, $1
+              FROM enqueue_stage s JOIN urls u ON u.url = s.url
+              ORDER BY s.seq
+              ON CONFLICT DO NOTHING
+              RETURNING url_id, reported_at, deadline
+            ), earliest AS (
+              SELECT url_id, min(reported_at) AS reported_at, min(deadline) AS deadline, count(*) AS n
+              FROM added GROUP BY url_id
+            ), moved AS (
+              UPDATE urls u SET first_reported_at = least(u.first_reported_at, e.reported_at),
+                deadline_at = least(u.deadline_at, e.deadline)
+              FROM earliest e
+              WHERE u.id = e.url_id AND (u.first_reported_at IS NULL OR e.reported_at < u.first_reported_at
+                OR e.deadline < u.deadline_at OR (u.deadline_at IS NULL AND e.deadline IS NOT NULL))
+            )
+            SELECT coalesce(sum(n), 0) FROM earliest
+            """, [.int(now)]
+          ).int64(0, 0) ?? 0)
+      }
       if counts.alreadyQueued > 0 {
         // A cancelled URL reported again stays cancelled, but the person enqueuing must hear that
         // nothing will check it.
