@@ -10,6 +10,9 @@
 #   4. enqueue          1,000,000 URLs from a file                   takedownctl vs sqlite3 .import, <= 10 s
 #   5. summary          summary --json over 1,000,000 URLs           median, <= 100 ms
 #   6. memory           peak RSS of takedownd in 1-3 and with 1,000,000 URLs queued, <= 64 MB
+#   7. PostgreSQL       a private PostgreSQL cluster (issue 13): 7a keep-alive checks/s and 7b enqueue
+#                       of N_ENQUEUE URLs, PostgreSQL vs SQLite in the same run (target <= 1.5x), and
+#                       7c three daemons on one PostgreSQL queue: total checks/s, conflicts
 #
 # All traffic goes to servers this script starts on 127.0.0.1; a trap stops them on exit.
 #
@@ -17,7 +20,7 @@
 #   BENCH_QUICK=1        reduced sizes (2,000 URLs, 100,000 enqueued): a smoke check in about a minute
 #   BIN_DIR=DIR          use the release binaries already built in DIR (no build)
 #   SWIFT_BUILD_FLAGS    extra flags for `swift build -c release` (e.g. "--scratch-path .build-bench")
-#   BENCH_ONLY="1 2"     run only these scenarios (1-6; 5 and 6 need 4)
+#   BENCH_ONLY="1 2"     run only these scenarios (1-7; 5 and 6 need 4)
 #   BENCH_REPEATS=N      rounds of scenarios 1-3, median reported (default 3; 1 with BENCH_QUICK)
 #   NGINX_WORKERS=N      nginx worker processes (default 1)
 #   RUN_TIMEOUT=SECONDS  limit for any one measured command (default 120)
@@ -413,17 +416,18 @@ DAEMON_RSS=()  # "scenario: MB" of every takedownd run, for scenario 6
 
 # Enqueues FILE into a fresh database (not timed), runs `takedownd --once`, verifies that every URL
 # got a status. Sets D_S, D_RSS, D_CPU, D_OK (1 when verified) and D_NOTE.
-run_takedownd() {  # LABEL URLFILE CONCURRENCY EXPECT_ONLINE EXPECT_TAKEN_DOWN PORT
+run_takedownd() {  # LABEL URLFILE CONCURRENCY EXPECT_ONLINE EXPECT_TAKEN_DOWN PORT [DATABASE]
   local label="$1" urls="$2" c="$3" exp_on="$4" exp_td="$5" port="$6"
   local dir="$WORK/td-$label" n
   n="$(wc -l <"$urls")"
   mkdir -p "$dir"
+  local db="${7:-$dir/db.sqlite}"
   write_config "$dir/takedown.toml" "$c"
-  "$BIN_DIR/takedownctl" enqueue --db "$dir/db.sqlite" --file "$urls" >"$dir/enqueue.log" 2>&1 ||
+  "$BIN_DIR/takedownctl" enqueue --db "$db" --file "$urls" >"$dir/enqueue.log" 2>&1 ||
     { D_OK=0; D_NOTE="enqueue failed: $(tail -n 1 "$dir/enqueue.log")"; D_S="-"; D_RSS="-"; D_CPU="-"; return 0; }
   local before after
   before="$(nginx_requests_or_dash "$port")"
-  measure "$dir/takedownd.log" "$BIN_DIR/takedownd" --config "$dir/takedown.toml" --db "$dir/db.sqlite" --once
+  measure "$dir/takedownd.log" "$BIN_DIR/takedownd" --config "$dir/takedown.toml" --db "$db" --once
   after="$(nginx_requests_or_dash "$port")"
   D_S="$RUN_S"
   D_RSS="$RUN_RSS_MB"
@@ -431,7 +435,7 @@ run_takedownd() {  # LABEL URLFILE CONCURRENCY EXPECT_ONLINE EXPECT_TAKEN_DOWN P
   DAEMON_RSS+=("$label: $RUN_RSS_MB")
   cp "$dir/takedownd.log" "$RESULTS_DIR/logs/takedownd-$label.log"
   # A benchmark of a run that did nothing is worthless: every URL must have its expected status.
-  "$BIN_DIR/takedownctl" summary --db "$dir/db.sqlite" --json >"$dir/summary.json" 2>&1 || true
+  "$BIN_DIR/takedownctl" summary --db "$db" --json >"$dir/summary.json" 2>&1 || true
   local total pending online taken unreach
   total="$(json_int "$dir/summary.json" total)"
   pending="$(json_int "$dir/summary.json" pending)"
@@ -878,6 +882,132 @@ run_scenario() {  # NAME function args...
   fi
 }
 
+
+# ---------------------------------------------------------------------------------------------
+# Scenario 7: the PostgreSQL backend
+# ---------------------------------------------------------------------------------------------
+
+# A private cluster in the work directory, on a Unix socket only, with PostgreSQL's default
+# durability (fsync, synchronous_commit): the same promise as SQLite's synchronous = FULL. initdb
+# refuses root: as root the cluster runs as the postgres user. Sets PG_BIN, PG_DATA, PG_SOCK, PG_AS.
+start_postgres() {
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -x "$PG_BIN/initdb" ]] || return 1
+  PG_AS=()
+  PG_SOCK="$WORK/pg"
+  mkdir -p "$PG_SOCK"
+  if [[ "$(id -u)" == 0 ]]; then
+    chown postgres: "$PG_SOCK"
+    chmod 755 "$WORK"
+    PG_AS=(runuser -u postgres --)
+  fi
+  "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_SOCK/data" -U postgres -A trust >"$WORK/pg-initdb.log" 2>&1 || return 1
+  PG_DATA="$PG_SOCK/data"
+  # Scenarios run in subshells: the cluster stops when this one ends, however it ends.
+  trap '"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 || true' EXIT
+  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_SOCK/server.log" -w -o \
+    "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c shared_buffers=256MB -c max_connections=200" \
+    start >/dev/null || return 1
+}
+
+pg_newdb() {  # NAME -> the database setting of a new, empty database
+  "${PG_AS[@]}" "$PG_BIN/createdb" -h "$PG_SOCK" -U postgres "$1" >/dev/null
+  echo "postgresql:///$1?host=$PG_SOCK&user=postgres"
+}
+
+pg_scalar() {  # DBNAME SQL
+  "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_SOCK" -U postgres -d "$1" -Atqc "$2"
+}
+
+scenario_postgres() {
+  if ! start_postgres; then
+    add_row "7 PostgreSQL" "-" "-" "-" "-" "-" "-" "-" "not measured" "no PostgreSQL server binaries (apt-get install postgresql)"
+    return 0
+  fi
+  local n="$N_FAST" c="$C_FAST" port="$NGINX_KEEP_PORT" urls="$WORK/urls-pg.txt" r
+  gen_mixed_urls "http://127.0.0.1:$port" "$n" "$urls"
+  local exp_on=$((n * 6 / 10)) exp_td=$((n - n * 6 / 10))
+  local pg_s=() sq_s=() pg_cpu=() sq_cpu=() by_round=() ok=1 note=""
+  # 7a: the keep-alive scenario, the two backends interleaved round by round.
+  for ((r = 1; r <= REPEATS; r++)); do
+    log "7a keep-alive: round $r/$REPEATS: takedownd --once on SQLite"
+    run_takedownd "pg-sqlite-$r" "$urls" "$c" "$exp_on" "$exp_td" "$port"
+    sq_s+=("$D_S"); sq_cpu+=("$D_CPU")
+    [[ "$D_OK" == 1 ]] || { ok=0; note="SQLite: $D_NOTE"; }
+    log "7a keep-alive: round $r/$REPEATS: takedownd --once on PostgreSQL"
+    run_takedownd "pg-postgres-$r" "$urls" "$c" "$exp_on" "$exp_td" "$port" "$(pg_newdb "ka$r")"
+    pg_s+=("$D_S"); pg_cpu+=("$D_CPU")
+    [[ "$D_OK" == 1 ]] || { ok=0; note="PostgreSQL: $D_NOTE"; }
+    by_round+=("$(ratio "${pg_s[-1]}" "${sq_s[-1]}")")
+  done
+  local t_ratio v="FAIL (not verified)"
+  t_ratio="$(median "${by_round[@]}")"
+  [[ "$ok" == 1 ]] && v="$(verdict le "$t_ratio" 1.5)"
+  add_row "7a keep-alive on PostgreSQL" "takedownd --once (C=$c)" "$n" "$(median "${pg_s[@]}")" \
+    "$(rate "$n" "$(median "${pg_s[@]}")")" "-" "${t_ratio}x SQLite time" "<= 1.5x SQLite" "$v" \
+    "s by round ${pg_s[*]}; SQLite ${sq_s[*]}; cpu takedownd $(median "${pg_cpu[@]}") s vs $(median "${sq_cpu[@]}") s on SQLite; ${note:-every URL verified}"
+  add_row "7a keep-alive on PostgreSQL" "same on SQLite" "$n" "$(median "${sq_s[@]}")" \
+    "$(rate "$n" "$(median "${sq_s[@]}")")" "-" "reference" "-" "-" "interleaved with the rows above"
+
+  # 7b: enqueue the scenario-4 file into each backend.
+  local dir="$WORK/pg-enqueue" eurls
+  mkdir -p "$dir"
+  eurls="$dir/urls.txt"
+  gen_enqueue_urls "$port" "$N_ENQUEUE" "$eurls"
+  log "7b enqueue: $N_ENQUEUE URLs into SQLite"
+  measure "$dir/sqlite.out" "$BIN_DIR/takedownctl" enqueue --db "$dir/q.sqlite" --file "$eurls"
+  local sq_e="$RUN_S" sq_out
+  sq_out="$(tail -n 1 "$dir/sqlite.out")"
+  log "7b enqueue: $N_ENQUEUE URLs into PostgreSQL"
+  measure "$dir/pg.out" "$BIN_DIR/takedownctl" enqueue --db "$(pg_newdb enq)" --file "$eurls"
+  local pg_e="$RUN_S" pg_rc="$RUN_RC" pg_cpu_e="$RUN_CPU" pg_out e_ratio
+  pg_out="$(tail -n 1 "$dir/pg.out")"
+  e_ratio="$(ratio "$pg_e" "$sq_e")"
+  v="FAIL (not verified)"
+  if [[ "$pg_rc" == 0 && "$pg_out" == "new $N_ENQUEUE, already queued 0, rejected 0" ]]; then v="$(verdict le "$e_ratio" 1.5)"; fi
+  add_row "7b enqueue into PostgreSQL" "takedownctl enqueue --file" "$N_ENQUEUE" "$pg_e" "$(rate "$N_ENQUEUE" "$pg_e")" "-" \
+    "${e_ratio}x SQLite time" "<= 1.5x SQLite" "$v" "cpu $pg_cpu_e s; $pg_out; SQLite: $sq_e s, $sq_out"
+
+  # 7c: three daemons on one queue. They run as services (no --once: each would stop as soon as the
+  # others hold what is left); the run ends when no URL is pending or leased.
+  local mdb mq="$WORK/pg-multi" t0 t1 i pids=() statuses
+  mkdir -p "$mq"
+  mdb="$(pg_newdb multi)"
+  "$BIN_DIR/takedownctl" enqueue --db "$mdb" --file "$urls" >"$mq/enqueue.log" 2>&1
+  for i in a b c; do
+    write_config "$mq/$i.toml" "$c"
+    sed -i "1i node_name = \"node-$i\"" "$mq/$i.toml"
+  done
+  log "7c three daemons on one PostgreSQL queue, $n URLs, concurrency $c each"
+  t0="$(now_ns)"
+  for i in a b c; do
+    "$BIN_DIR/takedownd" --config "$mq/$i.toml" --db "$mdb" >"$mq/$i.log" 2>&1 &
+    pids+=($!)
+  done
+  local deadline=$((SECONDS + RUN_TIMEOUT)) left=-1
+  while ((SECONDS < deadline)); do
+    left="$(pg_scalar multi "SELECT count(*) FROM urls WHERE status = 'pending' OR lease_holder IS NOT NULL")"
+    [[ "$left" == 0 ]] && break
+    sleep 0.05
+  done
+  t1="$(now_ns)"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  for i in a b c; do cp "$mq/$i.log" "$RESULTS_DIR/logs/takedownd-pg-multi-$i.log"; done
+  local secs spread dup rollbacks deadlocks stale
+  secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')"
+  spread="$(pg_scalar multi "SELECT string_agg(holder || ' ' || n, ', ' ORDER BY holder) FROM (SELECT holder, count(*) n FROM checks GROUP BY holder) s")"
+  dup="$(pg_scalar multi "SELECT count(*) FROM (SELECT 1 FROM checks GROUP BY url_id, attempt HAVING count(*) > 1) d")"
+  statuses="$(pg_scalar multi "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM (SELECT status, count(*) n FROM urls GROUP BY status) s")"
+  read -r rollbacks deadlocks <<<"$(pg_scalar multi "SELECT xact_rollback, deadlocks FROM pg_stat_database WHERE datname = 'multi'" | tr '|' ' ')"
+  stale="$(cat "$mq"/?.log | grep -o 'stale[=": ]*[0-9]*' | grep -o '[0-9]*$' | awk '{ s += $1 } END { print s + 0 }')"
+  v="FAIL (not verified)"
+  if [[ "$left" == 0 && "$dup" == 0 && "$statuses" == "online $exp_on, taken_down $exp_td" ]]; then v=PASS; fi
+  add_row "7c three daemons, one PostgreSQL" "3 x takedownd (C=$c each)" "$n" "$secs" "$(rate "$n" "$secs")" "-" \
+    "$(ratio "$(rate "$n" "$secs")" "$(rate "$n" "$(median "${pg_s[@]}")")")x one daemon on PostgreSQL" "correct, no duplicates" "$v" \
+    "checks by node: $spread; statuses: $statuses; attempts recorded twice: $dup; stale results dropped: $stale; rolled-back transactions: $rollbacks, deadlocks: $deadlocks; 2 cores: this measures overhead and correctness, not scaling"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -950,6 +1080,7 @@ main() {
   if wanted 4 || wanted 5 || wanted 6; then
     run_scenario "4-6 enqueue, summary, memory" scenarios_456
   fi
+  wanted 7 && run_scenario "7 PostgreSQL" scenario_postgres
 
   local report="$RESULTS_DIR/latest.md"
   {

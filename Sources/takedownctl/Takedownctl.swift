@@ -58,7 +58,10 @@ struct DatabaseOptions: ParsableArguments {
   /// A reading command (`readOnly`) needs only the database's location: when the rest of the config is
   /// invalid, it says so on stderr and goes on with the `database` key it can still find. Writing
   /// commands refuse an invalid config (exit 78).
-  func path(readOnly: Bool = false) throws -> String {
+  func path(readOnly: Bool = false) throws -> String { try location(readOnly: readOnly).database }
+
+  /// The database setting (a path or a URI) and the configuration that named it.
+  func location(readOnly: Bool = false) throws -> (database: String, config: Config) {
     let env = ProcessInfo.processInfo.environment
     var configPath = config
     var isServiceConfig = config.map { ($0 as NSString).standardizingPath == Self.serviceConfig } ?? false
@@ -93,15 +96,23 @@ struct DatabaseOptions: ParsableArguments {
         "takedownctl: warning: \(invalid.error)\ntakedownctl: warning: the configuration is invalid; reading the "
           + "database it names anyway: \(resolved)\(invalid.namesDatabase ? "" : " (the default: it names none)")")
     }
-    return resolved
+    return (resolved, cfg)
   }
 
   /// Opens the database. Reading commands (`readOnly`) open it read-only and never create one (exit 66);
   /// `create: false` refuses to create one too. A file that is not a takedown database, or is a newer
   /// takedown's, exits 78.
   func open(create: Bool, readOnly: Bool = false) throws -> any TakedownStore {
-    let p = try path(readOnly: readOnly)
+    let (p, cfg) = try location(readOnly: readOnly)
     var options = StoreOpener.Options()
+    if StoreOpener.isPostgres(p) {
+      do {
+        options.password = try DatabasePassword.read(cfg, environment: ProcessInfo.processInfo.environment)
+      } catch {
+        printError("takedownctl: \(error)")
+        throw ExitCode(SysExit.config.rawValue)
+      }
+    }
     options.create = create && !readOnly
     options.readOnly = readOnly
     // Wait up to a minute for the write lock: a long import or a backup must delay us, not fail us.

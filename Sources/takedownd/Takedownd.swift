@@ -51,6 +51,13 @@ struct Takedownd: AsyncParsableCommand {
     LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
     let logger = Logger(label: "takedownd")
     let path = DatabaseLocation.resolve(flag: db, config: cfg)
+    let password: String?
+    do {
+      password = try DatabasePassword.read(cfg, environment: ProcessInfo.processInfo.environment)
+    } catch {
+      logger.critical("cannot read the database password", metadata: ["key": "database_password_file", "error": "\(error)"])
+      throw ExitCode(78)
+    }
 
     // One daemon per database per host: a second one would release the first one's leases at start. The
     // lock is on the database file itself, whatever name (symlink, hard link) it was reached by.
@@ -86,7 +93,7 @@ struct Takedownd: AsyncParsableCommand {
     }
     let runner = CheckRunner(
       config: cfg, databasePath: path, holder: cfg.nodeName ?? DatabaseLocation.hostName(),
-      options: .init(once: once), logger: logger,
+      options: .init(once: once, databasePassword: password), logger: logger,
       notifier: SDNotifier(environment: ProcessInfo.processInfo.environment), metrics: metrics,
       reloadConfig: reloader, resolveDatabase: { [db] in DatabaseLocation.resolve(flag: db, config: $0) })
     let service = CheckerService(runner: runner)
@@ -114,7 +121,9 @@ struct Takedownd: AsyncParsableCommand {
       throw ExitCode(78)
     }
     if once {
-      let store = try StoreOpener.open(path)
+      var o = StoreOpener.Options()
+      o.password = password
+      let store = try StoreOpener.open(path, o)
       print(try SummaryReport.load(from: store, now: Timestamp.nowMs()).text)
     }
   }

@@ -93,7 +93,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
   /// that each key is written out (node_name as a commented example: TOML has no way to write nil).
   @Test func shippedConfigShowsEveryKey() throws {
     let expected: Set<String> = [
-      "database", "node_name", "log.status_log", "metrics.listen",
+      "database", "database_password_file", "node_name", "log.status_log", "metrics.listen",
       "probe.concurrency", "probe.per_host_connections", "probe.connect_timeout", "probe.timeout",
       "probe.max_redirects", "probe.max_body_bytes", "probe.user_agent", "probe.allow_private_addresses",
       "probe.resolve", "probe.shutdown_grace", "probe.throttle_pause", "probe.vantage", "probe.proxy",
@@ -110,7 +110,7 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       let line = rawLine.trimmingCharacters(in: .whitespaces)
       if line.hasPrefix("[") {
         section = String(line.dropFirst().dropLast())
-      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") || line.hasPrefix("# status_log =") || line.hasPrefix("# listen =") || line.hasPrefix("# proxy = \"http") {
+      } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") || line.hasPrefix("# node_name =") || line.hasPrefix("# database_password_file =") || line.hasPrefix("# status_log =") || line.hasPrefix("# listen =") || line.hasPrefix("# proxy = \"http") {
         let key = line[..<eq].replacingOccurrences(of: "#", with: "").trimmingCharacters(in: .whitespaces)
         let path = section.isEmpty ? key : "\(section).\(key)"
         #expect(previousLineIsComment, "\(path) has no comment above it")
@@ -508,5 +508,47 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
     #expect(throws: ConfigError(file: path, problems: ["cannot read: the file is not valid UTF-8, which TOML requires"])) {
       try ConfigLoader.load(path: path)
     }
+  }
+}
+
+@Suite struct DatabasePasswordTests {
+  let dir = TempDir()
+
+  func config(_ file: String?) -> Config {
+    var c = Config()
+    c.databasePasswordFile = file
+    return c
+  }
+
+  @Test func noKeyMeansNoPassword() throws {
+    #expect(try DatabasePassword.read(config(nil), environment: [:]) == nil)
+  }
+
+  @Test func theFirstLineIsThePasswordAndARelativePathIsACredential() throws {
+    try "s3cret pass\r\nignored second line\n".write(toFile: dir.path + "/pgpassword", atomically: true, encoding: .utf8)
+    #expect(try DatabasePassword.read(config("pgpassword"), environment: ["CREDENTIALS_DIRECTORY": dir.path]) == "s3cret pass")
+    #expect(try DatabasePassword.read(config(dir.path + "/pgpassword"), environment: [:]) == "s3cret pass")
+  }
+
+  @Test func aMissingOrEmptyFileIsAnErrorNamingTheKeyAndThePath() throws {
+    let missing = #expect(throws: DatabasePassword.Failure.self) {
+      try DatabasePassword.read(config("nope"), environment: ["CREDENTIALS_DIRECTORY": dir.path])
+    }
+    #expect(missing?.description == "database_password_file: \(dir.path)/nope: No such file or directory")
+    try "\n".write(toFile: dir.path + "/empty", atomically: true, encoding: .utf8)
+    let empty = #expect(throws: DatabasePassword.Failure.self) {
+      try DatabasePassword.read(config(dir.path + "/empty"), environment: [:])
+    }
+    #expect(empty?.description.contains("the file is empty") == true)
+  }
+
+  @Test func theKeyIsReadFromTheConfigFile() throws {
+    let path = dir.path + "/c.toml"
+    try "database = \"postgresql:///q\"\ndatabase_password_file = \"pgpassword\"\n".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    let c = try ConfigLoader.load(path: path)
+    #expect(c.databasePasswordFile == "pgpassword")
+    #expect(c.database == "postgresql:///q")
+    #expect(DatabaseLocation.resolve(c.database) == "postgresql:///q")
   }
 }

@@ -104,10 +104,11 @@ func waitUntil(timeout: Duration = .seconds(30), _ condition: () throws -> Bool)
 func writeConfig(
   in dir: TempDir, allowPrivate: Bool = true, timeout: String = "2s", confirmations: Int = 2,
   confirmInterval: String = "0s", backoffBase: String = "1h", lease: String = "30s", concurrency: Int = 50,
-  extra: String = ""
+  extra: String = "", database: String? = nil, top: String = "", name: String = "takedown.toml"
 ) throws -> String {
   let text = """
-    database = "\(dir.path)/takedown.sqlite"
+    database = "\(database ?? dir.path + "/takedown.sqlite")"
+    \(top)
     [probe]
     concurrency = \(concurrency)
     per_host_connections = \(concurrency)
@@ -124,7 +125,7 @@ func writeConfig(
     lease = "\(lease)"
     \(extra)
     """
-  let path = dir.path + "/takedown.toml"
+  let path = dir.path + "/" + name
   try text.write(toFile: path, atomically: true, encoding: .utf8)
   return path
 }

@@ -5,9 +5,14 @@
 /// in step. Durations are `Int64` milliseconds because that is the unit used throughout the
 /// scheduler and store; `DurationParser` converts from and to the "30s" style used in the file.
 public struct Config: Sendable, Equatable {
-  /// Path of the SQLite database (`database`). A relative path is resolved by the daemon against
-  /// `$STATE_DIRECTORY` when set (systemd's `StateDirectory=`), else the working directory.
+  /// Path of the SQLite database (`database`), or a `postgresql://` URI for a queue shared by several
+  /// daemons. A relative path is resolved by the daemon against `$STATE_DIRECTORY` when set (systemd's
+  /// `StateDirectory=`), else the working directory.
   public var database: String = "takedown.sqlite"
+
+  /// A file holding the PostgreSQL password (`database_password_file`), so it never sits in the config.
+  /// A relative path is taken inside `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`).
+  public var databasePasswordFile: String? = nil
 
   /// Name this process writes into the leases it holds (`node_name`), so that several daemons
   /// sharing one database can tell whose claim is whose. `nil` means the host name.

@@ -177,6 +177,10 @@ private struct Reader {
     var c = Config()
     present.append(("", root))
     string(root, "", "database", into: &c.database, check: Self.nonEmpty)
+    var passwordFile = ""
+    if string(root, "", "database_password_file", into: &passwordFile, check: Self.nonEmptyNoControl) {
+      c.databasePasswordFile = passwordFile
+    }
     var nodeName = ""
     if string(root, "", "node_name", into: &nodeName, check: Self.nonEmptyNoControl) { c.nodeName = nodeName }
 

@@ -10,7 +10,12 @@ public final class CheckRunner: @unchecked Sendable {
   public struct Options: Sendable {
     /// Check everything due (again while anything is due), then stop.
     public var once = false
-    public init(once: Bool = false) { self.once = once }
+    /// The PostgreSQL password from `database_password_file` (nil: libpq's own sources).
+    public var databasePassword: String?
+    public init(once: Bool = false, databasePassword: String? = nil) {
+      self.once = once
+      self.databasePassword = databasePassword
+    }
   }
 
   private var config: Config
@@ -93,6 +98,7 @@ public final class CheckRunner: @unchecked Sendable {
   public func run() throws {
     var storeOptions = StoreOpener.Options()
     storeOptions.checker = true
+    storeOptions.password = options.databasePassword
     // A database server that is down when we start (a reboot of both, a failover) is waited for, like
     // one that goes away later: exiting would end the service (75 does not restart).
     guard let store = try whenAvailable({ try StoreOpener.open(databasePath, storeOptions) }) else { return }
