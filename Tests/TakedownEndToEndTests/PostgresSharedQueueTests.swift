@@ -65,6 +65,35 @@ import Testing
     expectStopped(third.terminate())
   }
 
+  /// `takedownctl nodes` lists the daemons of a queue, running and then stopped (both backends).
+  @Test(arguments: Backend.allCases) func nodesListsTheDaemonsOfTheQueue(_ backend: Backend) throws {
+    let dir = TempDir()
+    let database = try backend.newDatabase(in: dir)
+    let config = try writeConfig(in: dir, database: database, top: "node_name = \"lister\"")
+    let text = try String(contentsOfFile: config, encoding: .utf8)
+    try text.replacingOccurrences(of: "[probe]\n", with: "[probe]\nvantage = \"eu-1\"\n").write(
+      toFile: config, atomically: true, encoding: .utf8)
+    try enqueue(["http://127.0.0.1:9/x"], config: config, in: dir)
+    func listed() throws -> [[String: Any]] {
+      let out = try run(Binaries.takedownctl, ["nodes", "--config", config, "--json"], in: dir)
+      #expect(out.status == 0, "\(out.stderr)")
+      return try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]])
+    }
+    let daemon = try start(Binaries.takedownd, ["--config", config], in: dir)
+    defer { daemon.terminate() }
+    #expect(try waitUntil { try listed().first?["state"] as? String == "running" }, "\(daemon.stdout)")
+    let node = try #require(try listed().first)
+    #expect(node["name"] as? String == "lister")
+    #expect(node["vantage"] as? String == "eu-1")
+    #expect(node["version"] as? String == TakedownVersion.current)
+    #expect(node["host"] as? String == DatabaseLocation.hostName())
+    daemon.terminate()
+    #expect(try listed().first?["state"] as? String == "stopped")
+    let table = try run(Binaries.takedownctl, ["nodes", "--config", config], in: dir)
+    #expect(table.stdout.hasPrefix("NAME"))
+    #expect(table.stdout.contains("lister  stopped"), "\(table.stdout)")
+  }
+
   /// A node paused (SIGSTOP: a GC pause, a frozen VM) past its leases must not record over the node that
   /// took its URLs: its late results are dropped by the lease fence, none of its check rows carries an
   /// attempt that was taken over, and every URL ends right.
