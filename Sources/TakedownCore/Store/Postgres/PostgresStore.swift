@@ -99,8 +99,6 @@ public final class PostgresStore: TakedownStore {
             .optional(r.deadline),
           ]
         })
-      // Temporary tables are never analyzed by autovacuum: without this the planner guesses their size.
-      if items.count > 1000 { try connection.execute("ANALYZE enqueue_stage") }
       // One statement for what a batch of new URLs needs: the URLs in URL order, each with the first
       // report time and deadline of the reports that will be stored for it (the first item of each
       // (URL, campaign, notice) in the batch), and those reports, in item order. A URL that is already
@@ -128,6 +126,9 @@ public final class PostgresStore: TakedownStore {
       counts.reportsAdded = Int(created.int64(0, 1) ?? 0)
       counts.alreadyQueued = items.count - counts.new
       if counts.alreadyQueued > 0 {
+        // Temporary tables are never analyzed by autovacuum: without this the planner guesses the
+        // staged rows' number when it joins them with urls (below and for the cancelled URLs).
+        if items.count > 1000 { try connection.execute("ANALYZE enqueue_stage") }
         // Items for URLs queued before, and repeats within the batch: in item order, so that of two items
         // with one key the first is stored (a later one, or one whose report is already there, conflicts
         // and is skipped). A queued URL's first report time and deadline move up for an earlier report.
