@@ -130,6 +130,8 @@ public final class PostgresConnection {
   /// Reconnecting after a failure: the next attempt is not before `nextAttemptAt` (monotonic ms), and the
   /// wait doubles from 1 s to 30 s while the server stays away, so a daemon neither spins on an
   /// unreachable server nor blocks its loop in connect() on every turn.
+  /// Set by libpq's notice receiver when a FATAL arrives on an idle connection (the server hanging up).
+  private let fatalNotice = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
   private var retryDelayMs: Int64 = 0
   private var nextAttemptAt: Int64 = 0
   static let firstRetryDelayMs: Int64 = 1000
@@ -142,10 +144,14 @@ public final class PostgresConnection {
     self.conninfo = conninfo
     self.password = password
     self.connectTimeout = connectTimeout
+    fatalNotice.initialize(to: 0)
     try connect(connectTimeout: connectTimeout)
   }
 
-  deinit { if let conn { PQfinish(conn) } }
+  deinit {
+    if let conn { PQfinish(conn) }
+    fatalNotice.deallocate()
+  }
 
   private func connect(connectTimeout: Int) throws(PostgresError) {
     if let conn { PQfinish(conn) }
@@ -163,7 +169,8 @@ public final class PostgresConnection {
       let message = c.map { Self.clientMessage($0) } ?? "out of memory"
       throw PostgresError(sqlState: nil, message: "cannot connect to PostgreSQL: \(message)", sql: nil, connectionLost: true)
     }
-    cpg_silence_notices(c)
+    fatalNotice.pointee = 0
+    cpg_watch_notices(c, fatalNotice)
     session += 1
   }
 
@@ -180,15 +187,14 @@ public final class PostgresConnection {
   private func ensureUsable() throws(PostgresError) {
     guard transactionDepth == 0 else { return }
     if let c = conn, PQstatus(c) == CONNECTION_OK {
-      // Readable while idle: the server said something unasked (the FATAL it sends before hanging up) or
-      // hung up. Reading the message may not reach the end of the stream yet, so look again.
+      // Readable while idle: the server said something unasked (the FATAL it sends before hanging up,
+      // which libpq passes to the notice receiver) or hung up.
       var p = pollfd(fd: PQsocket(c), events: Int16(POLLIN), revents: 0)
-      var reads = 0
-      while reads < 8 && PQstatus(c) == CONNECTION_OK && poll(&p, 1, reads == 0 ? 0 : 5) > 0 {
-        if PQconsumeInput(c) == 0 { break }
-        reads += 1
+      if poll(&p, 1, 0) > 0 {
+        _ = PQconsumeInput(c)
+        _ = PQisBusy(c)  // parses what arrived: a FATAL reaches the notice receiver
       }
-      if PQstatus(c) == CONNECTION_OK { return }
+      if PQstatus(c) == CONNECTION_OK && fatalNotice.pointee == 0 { return }
     }
     let now = Self.monotonicMs()
     if now < nextAttemptAt {
