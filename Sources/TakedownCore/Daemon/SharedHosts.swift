@@ -13,6 +13,11 @@
 /// at a time (its connection limit would have capped it anyway), and a daemon frozen past its host
 /// lease may still start the few requests it had queued for that host when it wakes.
 ///
+/// The URLs of a host that another daemon holds are handed back (unchecked, `deferClaims`) until its
+/// lease ends, not skipped by the claim: a claim that skipped them would scan the whole due backlog of
+/// every leased host each time. The price is that a host's backlog is bounced once per lease period
+/// by the other daemons (one row update each), and a host that changes hands waits up to a minute.
+///
 /// For a store that one daemon has to itself (SQLite: the daemon holds the file lock), every call is
 /// answered by the store's defaults: everything is admitted, nothing is written.
 final class SharedHosts {
@@ -32,7 +37,9 @@ final class SharedHosts {
     self.store = store
     self.holder = holder
     self.probe = probe
-    self.leaseMs = max(leaseMs, 3_000)
+    // A host lease outlives a stall of a few seconds, and the URLs other daemons hand back while one
+    // holds it (they wait until its end) come back within a minute.
+    self.leaseMs = min(max(leaseMs, 3_000), 60_000)
   }
 
   /// New host rules (SIGHUP).

@@ -62,9 +62,22 @@ public protocol TakedownStore: CheckQueue {
   func lastEventID() throws -> Int64
   /// The id just before the last `n` events (to show the last few and follow).
   func eventIDBeforeLast(_ n: Int) throws -> Int64
-  /// The status log's position (nil: never written).
-  func statusLogCursor() throws -> Int64?
-  func setStatusLogCursor(_ eventID: Int64) throws
+  /// The status log's position for the daemon named `node` (nil: never written). Each node writes a
+  /// file of its own, so each has its own position (SQLite: one daemon per database, one position).
+  func statusLogCursor(node: String) throws -> Int64?
+  func setStatusLogCursor(_ eventID: Int64, node: String) throws
+
+  // MARK: Nodes
+
+  /// Takes the name for this daemon, unless a live one holds it (`NodeLiveness.mayTakeOver`).
+  func registerNode(_ node: NodeRegistration, now: Int64) throws -> NodeRegistrationOutcome
+  /// Says this daemon is alive, with the checks it recorded in the last `intervalMs`. False when the
+  /// name is no longer this run's (another daemon took it over): the caller must stop.
+  func heartbeat(_ node: NodeRegistration, now: Int64, checks: Int, intervalMs: Int64) throws -> Bool
+  /// Marks this run stopped (a clean exit): the name is free at once.
+  func unregisterNode(_ node: NodeRegistration, now: Int64) throws
+  /// Every daemon that ever registered, by name, with the leases each holds now.
+  func nodes() throws -> [NodeRecord]
 
   // MARK: Hosts shared by several daemons (see SharedHosts)
 
