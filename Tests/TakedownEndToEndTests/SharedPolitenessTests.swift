@@ -36,7 +36,10 @@ import Testing
           [schedule]
           confirmations = 1
           recheck_interval = "1d"
-          lease = "5s"
+          lease = "10s"
+          # Small claims, so that every daemon gets URLs of every host (one claim must not take a
+          # host's whole share, or the test could not tell shared limits from a lucky split).
+          batch_size = 3
           \(rules)
           """.write(toFile: path, atomically: true, encoding: .utf8)
         configs.append(path)
