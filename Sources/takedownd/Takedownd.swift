@@ -108,6 +108,11 @@ struct Takedownd: AsyncParsableCommand {
     } catch let error as StoreError {
       logger.critical("database failure", metadata: ["error": "\(error)"])
       throw ExitCode(error.exitCode.rawValue)
+    } catch let error as NodeError {
+      // A live daemon holds this node name: starting (or going on) would take its leases. Restarting
+      // cannot help while it runs, so 75, which the unit does not restart.
+      logger.critical("node name in use", metadata: ["error": "\(error)"])
+      throw ExitCode(75)
     } catch let error as StatusLogError {
       // A path that cannot be opened is a configuration problem: 78, which the unit does not restart.
       logger.critical(

@@ -29,3 +29,43 @@ enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
     return (try StoreOpener.open(database, o), database)
   }
 }
+
+/// Reads straight from a store's database, for assertions on columns no protocol method returns. The
+/// SQL must read the same in both dialects (no parameters: literals only).
+enum RawSQL {
+  static func int(_ store: any TakedownStore, _ sql: String) throws -> Int64? {
+    switch store {
+    case let s as SQLiteStore: return try s.db.scalar(sql)
+    case let p as PostgresStore:
+      let r = try p.connection.execute(sql)
+      return r.rowCount == 0 ? nil : r.int64(0, 0)
+    default: fatalError("unknown store \(type(of: store))")
+    }
+  }
+
+  static func text(_ store: any TakedownStore, _ sql: String) throws -> String? {
+    switch store {
+    case let s as SQLiteStore: return try s.db.statement(sql).firstText([])
+    case let p as PostgresStore:
+      let r = try p.connection.execute(sql)
+      return r.rowCount == 0 ? nil : r.text(0, 0)
+    default: fatalError("unknown store \(type(of: store))")
+    }
+  }
+
+  /// Every row's first column, as integers.
+  static func ints(_ store: any TakedownStore, _ sql: String) throws -> [Int64] {
+    switch store {
+    case let s as SQLiteStore:
+      let st = try s.db.statement(sql)
+      defer { st.reset() }
+      var out: [Int64] = []
+      while try st.step() { out.append(st.int64(0)) }
+      return out
+    case let p as PostgresStore:
+      let r = try p.connection.execute(sql)
+      return (0..<r.rowCount).compactMap { r.int64($0, 0) }
+    default: fatalError("unknown store \(type(of: store))")
+    }
+  }
+}

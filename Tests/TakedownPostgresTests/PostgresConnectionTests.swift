@@ -114,22 +114,82 @@ import Testing
     #expect(ids.isDisjoint(with: (0..<second.rowCount).compactMap { second.int64($0, 0) }))
   }
 
-  @Test func aTerminatedBackendIsALostConnectionAndReconnectRecovers() throws {
+  /// The server ends an idle connection (pg_terminate_backend, a restart): the next call notices before
+  /// sending anything and runs on a new connection.
+  @Test func aTerminatedIdleConnectionIsReplacedOnTheNextCall() throws {
     let c = try connect()
     let admin = try connect()
     let pid = c.backendPID
+    let session = c.session
     #expect(pid > 0)
     try admin.execute("SELECT pg_terminate_backend($1)", [.int(Int64(pid))])
+    try awaitGone(pid, admin)
+    #expect(try c.execute("SELECT 2").int64(0, 0) == 2)
+    #expect(c.backendPID != pid)
+    #expect(c.session == session + 1)
+  }
+
+  /// Inside a transaction a lost connection is an error, never a new connection: the statements after
+  /// it would run outside the transaction. The call after the transaction reconnects.
+  @Test func aConnectionLostInsideATransactionIsReported() throws {
+    let c = try connect()
+    let admin = try connect()
+    let pid = c.backendPID
     do {
-      try c.execute("SELECT 1")
+      try c.transaction {
+        try c.execute("SELECT 1")
+        try admin.execute("SELECT pg_terminate_backend($1)", [.int(Int64(pid))])
+        try awaitGone(pid, admin)
+        try c.execute("SELECT 2")
+      }
       Issue.record("a terminated backend still answered")
-    } catch {
+    } catch let error as PostgresError {
       #expect(error.isServerUnavailable, "\(error)")
     }
     #expect(!c.isConnected)
-    try c.reconnect()
+    #expect(try c.execute("SELECT 3").int64(0, 0) == 3)
     #expect(c.backendPID != pid)
-    #expect(try c.execute("SELECT 2").int64(0, 0) == 2)
+  }
+
+  func awaitGone(_ pid: Int32, _ admin: PostgresConnection) throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [.int(Int64(pid))]).int64(0, 0) != 0 {
+      #expect(ContinuousClock.now < deadline, "backend \(pid) still there")
+      if ContinuousClock.now >= deadline { return }
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+  }
+
+  /// An unreachable server is not hammered: after a failed connect, calls fail at once until the next
+  /// attempt is due (1 s, doubling), then one connects.
+  @Test func reconnectsAreSpacedWhileTheServerIsAway() throws {
+    let c = try connect()
+    let admin = try PostgresConnection(cluster.connectionString(database: "postgres"))
+    // Forbid new connections to this database, then drop ours.
+    let db = try c.execute("SELECT current_database()").text(0, 0)!
+    try admin.execute("ALTER DATABASE \(db) ALLOW_CONNECTIONS false")
+    defer { _ = try? admin.execute("ALTER DATABASE \(db) ALLOW_CONNECTIONS true") }
+    let pid = c.backendPID
+    try admin.execute("SELECT pg_terminate_backend($1)", [.int(Int64(pid))])
+    try awaitGone(pid, admin)
+    #expect(throws: PostgresError.self) { try c.execute("SELECT 1") }  // a connect attempt, refused
+    let refused = ContinuousClock.now
+    do {
+      try c.execute("SELECT 1")
+      Issue.record("connected to a database that allows no connections")
+    } catch {
+      #expect(error.connectionLost)
+      #expect(error.message.contains("next connection attempt in"), "\(error)")
+    }
+    try admin.execute("ALTER DATABASE \(db) ALLOW_CONNECTIONS true")
+    var answered = false
+    while !answered && ContinuousClock.now < refused + .seconds(5) {
+      answered = (try? c.execute("SELECT 4").int64(0, 0)) == 4
+      if !answered { Thread.sleep(forTimeInterval: 0.05) }
+    }
+    #expect(answered)
+    // Not before the first retry delay.
+    #expect(ContinuousClock.now - refused >= .milliseconds(900))
   }
 
   @Test func connectingToNothingFailsWithAClearMessage() throws {

@@ -27,11 +27,17 @@ public final class PostgresCluster: @unchecked Sendable {
   /// One cluster per test process, started on first use.
   public static let shared: Result<PostgresCluster, Error> = Result { try PostgresCluster() }
 
+  /// A cluster of its own, for a test that stops or restarts the server (the shared one serves tests
+  /// running in parallel). `shutdown()` stops it; the process's exit does too.
+  public static func makePrivate() throws -> PostgresCluster { try PostgresCluster() }
+
   public let directory: String
   public var socketDirectory: String { directory }
   let binDirectory: String
   let runAs: String?
   private var nextDatabase = 0
+  /// The server's options (its socket, no TCP): `start()` after `stopServer()` must give the same.
+  private var serverOptions = ""
   private let lock = NSLock()
 
   init() throws {
@@ -47,10 +53,10 @@ public final class PostgresCluster: @unchecked Sendable {
       "initdb",
       ["-D", directory + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
     // fsync off: a test cluster's durability is not under test (crash tests kill our daemon, not the server).
-    let options =
+    serverOptions =
       "-k \(directory) -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
       + "-c max_connections=200"
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "start"])
+    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
     startWatcher()
     let dir = directory
     let ctl = binDirectory + "/pg_ctl"
@@ -80,6 +86,8 @@ public final class PostgresCluster: @unchecked Sendable {
   }
 
   /// Stops the server abruptly and starts it again (what a crash and a restart by the operator look like).
+  /// The cluster runs with synchronous_commit off: a test that crashes the server and expects its
+  /// commits to survive sets it on for its database (`ALTER DATABASE … SET synchronous_commit = on`).
   public func restart() throws {
     try command("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "restart"])
   }
@@ -90,7 +98,12 @@ public final class PostgresCluster: @unchecked Sendable {
   }
 
   public func start() throws {
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "start"])
+    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
+  }
+
+  /// Stops the server for good and removes its directory (a private cluster, at the end of its test).
+  public func shutdown() {
+    Self.stop(ctl: binDirectory + "/pg_ctl", directory: directory, runAs: runAs)
   }
 
   // MARK: -

@@ -42,6 +42,10 @@ public final class CheckRunner: @unchecked Sendable {
   private var statusLogFailing = false
   /// The open-file limit after raising it at start: concurrency is capped to what it allows.
   private var fileLimit: FileLimit?
+  /// A database that is busy or unreachable is logged once per outage, not once per call.
+  private var outage = DatabaseOutage()
+  /// Checks recorded since the last heartbeat.
+  private var heartbeatChecks = 0
 
   // Interval counters for the periodic summary.
   private var intervalStart = Timestamp.nowMs()
@@ -95,12 +99,31 @@ public final class CheckRunner: @unchecked Sendable {
     var storeOptions = StoreOpener.Options()
     storeOptions.checker = true
     storeOptions.password = options.databasePassword
-    let store = try StoreOpener.open(databasePath, storeOptions)
+    // A database server that is down when we start (a reboot of both, a failover) is waited for, like
+    // one that goes away later: exiting would end the service (75 does not restart).
+    guard let store = try whenAvailable({ try StoreOpener.open(databasePath, storeOptions) }) else { return }
+    // The name first: a live daemon under it keeps its leases, and this one stops (exit 75).
+    let node = NodeRegistration.current(name: holder, vantage: config.probe.vantage)
+    guard let registration = try whenAvailable({ try store.registerNode(node, now: Timestamp.nowMs()) }) else { return }
+    switch registration {
+    case .nameInUse(let other):
+      throw NodeError.nameInUse(other, now: Timestamp.nowMs())
+    case .registered(let previous?) where previous.stoppedAt == nil:
+      logger.notice(
+        "node name taken over from a run that did not stop cleanly",
+        metadata: ["node": "\(holder)", "previous.host": "\(previous.host)", "previous.process": "\(previous.process)"])
+    case .registered:
+      break
+    }
+    var unregistered = false
+    defer { if !unregistered { try? store.unregisterNode(node, now: Timestamp.nowMs()) } }
     if let path = config.log.statusLog {
       statusLog = try StatusLog(path: path)
-      try startStatusLog(store: store)
+      guard try whenAvailable({ try startStatusLog(store: store) }) != nil else { return }
     }
-    let recovered = try store.releaseAll(holder: holder, now: Timestamp.nowMs())
+    guard let recovered = try whenAvailable({ try store.releaseAll(holder: holder, now: Timestamp.nowMs()) }) else {
+      return
+    }
     if recovered > 0 {
       logger.warning("released leases left by a previous run", metadata: ["leases": "\(recovered)"])
       metrics?.leaseExpiries.increment(by: recovered)
@@ -116,6 +139,7 @@ public final class CheckRunner: @unchecked Sendable {
     let engine = ProbeEngine(config: config.probe, mailbox: mailbox, holdLimitMs: Self.holdLimit(config))
     let dnsCheck = DNSCheck(mailbox: mailbox)
     defer { dnsCheck.stop() }
+    let sharedHosts = SharedHosts(store: store, holder: holder, probe: config.probe, leaseMs: config.schedule.leaseMs)
     let probeThread = Thread {
       nameCurrentThread("td-probe")
       engine.run()
@@ -127,6 +151,8 @@ public final class CheckRunner: @unchecked Sendable {
     var random = SystemRandomNumberGenerator()
     var idleUntil: Int64 = 0
     var nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
+    var nextHeartbeatAt = monotonicMs() + NodeLiveness.heartbeatMs
+    var lastHeartbeatAt = monotonicMs()
     // Half the watchdog interval, as sd_watchdog_enabled(3) recommends.
     let watchdogEveryMs = notifier.watchdogIntervalUs.map { Int64($0 / 2000) }
     var nextWatchdogAt: Int64 = 0
@@ -173,6 +199,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if reloadRequested.withLock({ r in defer { r = false }; return r }) {
         reload(engine: engine, store: store)
+        sharedHosts.update(probe: config.probe)
         idleUntil = 0
       }
       if !draining && (stopping || failure != nil) {
@@ -197,6 +224,7 @@ public final class CheckRunner: @unchecked Sendable {
         do {
           let batch = max(1, min(config.schedule.batchSize, concurrency * 2))
           let claimed = try store.claim(holder: holder, limit: batch, now: now, leaseMs: config.schedule.leaseMs)
+          outage.succeeded(logger: logger)
           if claimed.isEmpty {
             let nextDue = try store.nextDueAt()
             if options.once && inHand == 0 && unrecorded.isEmpty && unreleased.isEmpty && undeferred.isEmpty
@@ -209,12 +237,17 @@ public final class CheckRunner: @unchecked Sendable {
             idleUntil = min(nextDue ?? Int64.max, now + 1000)
             if options.once && onceWaitUntil > now { idleUntil = min(idleUntil, onceWaitUntil) }
           } else {
-            inHand += claimed.count
-            engine.submit(claimed)
+            // On a shared queue, a limited host's URLs start only at the daemon holding its lease.
+            let (startNow, wait) = try sharedHosts.admit(claimed, now: now)
+            if !wait.isEmpty { try store.deferClaims(wait, holder: holder) }
+            inHand += startNow.count
+            engine.submit(startNow)
           }
         } catch let error as any DatabaseFailure where error.isTransient {
-          // Someone held the write lock past the busy timeout (a backup, a long import): wait, don't die.
-          logger.warning("database busy, claiming again shortly", metadata: ["error": "\(error)"])
+          // Someone held the write lock past the busy timeout (a backup, a long import), or the server is
+          // away (a restart, a failover, the network): wait, don't die. PostgreSQL's reconnects are
+          // spaced by the connection (1 s doubling to 30 s); a claim is tried again each second.
+          outage.failed(error, logger: logger, kept: inHand + unrecorded.count)
           idleUntil = Timestamp.nowMs() + 1000
         } catch {
           logger.error("cannot claim URLs", metadata: ["error": "\(error)"])
@@ -249,6 +282,29 @@ public final class CheckRunner: @unchecked Sendable {
         results.removeAll { $0.reason == .dnsUnresolved && !$0.dnsChecked }
       }
       inHand -= results.count + abandoned.count + deferredClaims.count
+      if store.sharesHosts {
+        let back = Timestamp.nowMs()
+        sharedHosts.returned(results.lazy.map(\.claim.host), now: back)
+        sharedHosts.returned(abandoned.lazy.map(\.host), now: back)
+        sharedHosts.returned(deferredClaims.lazy.map(\.claim.host), now: back)
+        var pauses: [String: Int64] = [:]
+        for d in deferredClaims where d.cause == .hostPaused { pauses[d.claim.host] = max(pauses[d.claim.host] ?? 0, d.at) }
+        for (host, until) in pauses {
+          do { try sharedHosts.paused(host, until: until) } catch {
+            logger.warning("cannot share a host's pause with the other daemons", metadata: ["host": "\(host)", "error": "\(error)"])
+          }
+        }
+        do {
+          let lost = try sharedHosts.maintain(now: back)
+          if !lost.isEmpty {
+            logger.warning(
+              "host leases lost to another daemon (this one was stalled past its lease)",
+              metadata: ["hosts": "\(lost.prefix(5).joined(separator: ", "))", "count": "\(lost.count)"])
+          }
+        } catch {
+          logger.warning("cannot renew host leases", metadata: ["error": "\(error)"])
+        }
+      }
       for d in deferredClaims where options.once {
         if d.cause == .hostPaused && d.at - Timestamp.nowMs() > Self.onceMaxPauseWaitMs {
           pausedDeferrals += 1
@@ -276,6 +332,7 @@ public final class CheckRunner: @unchecked Sendable {
         if !results.isEmpty {
           let stats = try store.complete(
             results, holder: holder, config: config.schedule, jitter: { Double.random(in: 0...1, using: &random) })
+          outage.succeeded(logger: logger)
           account(stats, results: results)
           // A result can make its URL due at once (confirm_interval = 0, backoff_base = 0): look again now.
           idleUntil = 0
@@ -290,8 +347,9 @@ public final class CheckRunner: @unchecked Sendable {
           logger.debug("handed back checks a host cannot take yet", metadata: ["count": "\(deferredClaims.count)"])
         }
       } catch let error as any DatabaseFailure where error.isTransient && !finished {
-        // The whole transaction rolled back: keep everything and try again on the next turn.
-        logger.warning("database busy, recording again shortly", metadata: ["results": "\(results.count)"])
+        // The whole transaction rolled back: keep everything and try again on the next turn. Results whose
+        // lease runs out meanwhile are dropped by the lease fence then (another node has checked them).
+        outage.failed(error, logger: logger, kept: results.count + abandoned.count + deferredClaims.count)
         unrecorded = results
         unreleased = abandoned
         undeferred = deferredClaims
@@ -304,10 +362,32 @@ public final class CheckRunner: @unchecked Sendable {
       if Timestamp.nowMs() >= nextSummaryAt {
         do {
           try emitSummary(store: store, inFlight: engine.outstanding)
+        } catch let error as any DatabaseFailure where error.isTransient {
+          outage.failed(error, logger: logger, kept: unrecorded.count)
         } catch {
           logger.error("cannot write the summary", metadata: ["error": "\(error)"])
         }
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
+      }
+      if monotonicMs() >= nextHeartbeatAt {
+        let at = monotonicMs()
+        do {
+          if try store.heartbeat(node, now: Timestamp.nowMs(), checks: heartbeatChecks, intervalMs: at - lastHeartbeatAt) {
+            heartbeatChecks = 0
+            lastHeartbeatAt = at
+          } else if failure == nil {
+            // Silent past the alive window (paused, cut off), and another daemon took the name meanwhile:
+            // two daemons must not work under one name. Its leases are fenced by attempt either way.
+            logger.critical("node name taken over by another takedownd; stopping", metadata: ["node": "\(holder)"])
+            failure = NodeError.replaced(holder)
+            unregistered = true
+          }
+        } catch let error as any DatabaseFailure where error.isTransient {
+          outage.failed(error, logger: logger, kept: unrecorded.count)
+        } catch {
+          logger.error("cannot record the heartbeat", metadata: ["error": "\(error)"])
+        }
+        nextHeartbeatAt = monotonicMs() + NodeLiveness.heartbeatMs
       }
       // The engine is done; stop once the DNS check has nothing left and everything it posted is recorded.
       if finished && dnsCheck.pending == 0 && mailbox.isEmpty && unrecorded.isEmpty && unreleased.isEmpty
@@ -324,7 +404,16 @@ public final class CheckRunner: @unchecked Sendable {
         metadata: ["deferred": "\(pausedDeferrals)", "until": "\(Timestamp.iso(pausedUntil))"])
     }
     copyEventsToStatusLog(store: store, final: true)
-    try emitSummary(store: store, inFlight: 0)
+    do {
+      try emitSummary(store: store, inFlight: 0)
+    } catch let error as any DatabaseFailure where error.isTransient {
+      // Stopping while the database is away: what was recorded is recorded; the rest is released by
+      // its leases running out.
+      logger.warning("cannot write the final summary: database unavailable", metadata: ["error": "\(error)"])
+    }
+    sharedHosts.letGoOfAll(now: Timestamp.nowMs())
+    try? store.unregisterNode(node, now: Timestamp.nowMs())
+    unregistered = true
     try? store.closeForShutdown()
     logger.info(
       "takedownd stopped",
@@ -332,6 +421,27 @@ public final class CheckRunner: @unchecked Sendable {
         "checks": "\(totals.recorded)", "newly_taken_down": "\(totals.newlyTakenDown)",
         "reappeared": "\(totals.newlyReappeared)",
       ])
+  }
+
+  /// Runs `body` until the database lets it through: a busy or unreachable database is waited for (1 s
+  /// doubling to 30 s), logged once. nil when a stop was requested meanwhile.
+  private func whenAvailable<T>(_ body: () throws -> T) throws -> T? {
+    var delayMs: Int64 = 1000
+    while true {
+      do {
+        let value = try body()
+        outage.succeeded(logger: logger)
+        return value
+      } catch let error as any DatabaseFailure where error.isTransient {
+        outage.failed(error, logger: logger, kept: 0)
+        let until = monotonicMs() + delayMs
+        while monotonicMs() < until {
+          if stopping { return nil }
+          Thread.sleep(forTimeInterval: 0.05)
+        }
+        delayMs = min(delayMs * 2, 30_000)
+      }
+    }
   }
 
   /// SIGHUP: read the config again; a bad one is logged (naming the keys) and the old one stays.
@@ -380,11 +490,11 @@ public final class CheckRunner: @unchecked Sendable {
   /// restart, a rotated file or a new path loses nothing), or, the first time a status log is
   /// configured, after the newest event (the history before it is in `takedownctl events`).
   private func startStatusLog(store: any TakedownStore) throws {
-    if let saved = try store.statusLogCursor() {
+    if let saved = try store.statusLogCursor(node: holder) {
       statusCursor = saved
     } else {
       statusCursor = try store.lastEventID()
-      try store.setStatusLogCursor(statusCursor)
+      try store.setStatusLogCursor(statusCursor, node: holder)
     }
     statusCursorSaved = statusCursor
   }
@@ -414,7 +524,7 @@ public final class CheckRunner: @unchecked Sendable {
       }
       if statusCursor != statusCursorSaved && (final || monotonicMs() >= nextCursorSaveAt) {
         statusLog.sync()
-        try store.setStatusLogCursor(statusCursor)
+        try store.setStatusLogCursor(statusCursor, node: holder)
         statusCursorSaved = statusCursor
         nextCursorSaveAt = monotonicMs() + 1000
       }
@@ -476,6 +586,7 @@ public final class CheckRunner: @unchecked Sendable {
     totals.newlyTakenDown += s.newlyTakenDown
     totals.newlyReappeared += s.newlyReappeared
     intervalChecks += s.recorded
+    heartbeatChecks += s.recorded
     intervalTakenDown += s.newlyTakenDown
     intervalReappeared += s.newlyReappeared
     if s.stale > 0 {

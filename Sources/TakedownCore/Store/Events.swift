@@ -32,12 +32,13 @@ extension SQLiteStore {
     try db.scalar("SELECT max(id) FROM events") ?? 0
   }
 
-  /// The id of the last event written to the status log; nil when none ever was.
-  public func statusLogCursor() throws -> Int64? {
+  /// The id of the last event written to the status log; nil when none ever was. One daemon works on a
+  /// SQLite database, so there is one position whatever its node name (a renamed node goes on).
+  public func statusLogCursor(node: String) throws -> Int64? {
     try db.scalar("SELECT value FROM daemon_state WHERE key = 'status_log.event_id'")
   }
 
-  public func setStatusLogCursor(_ eventID: Int64) throws {
+  public func setStatusLogCursor(_ eventID: Int64, node: String) throws {
     try db.statement(
       """
       INSERT INTO daemon_state(key, value) VALUES ('status_log.event_id', ?1)

@@ -387,6 +387,26 @@ enum Migrations {
       CREATE TABLE daemon_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       """
     ),
+    (
+      "0007_nodes",
+      """
+      -- The daemons that worked on this queue (one at a time on SQLite), as `takedownctl nodes` lists
+      -- them; the same table as PostgreSQL's, where several share the queue.
+      CREATE TABLE nodes (
+        name TEXT PRIMARY KEY,
+        vantage TEXT NOT NULL,
+        version TEXT NOT NULL,
+        host TEXT NOT NULL,
+        process TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        stopped_at INTEGER,
+        checks_last_interval INTEGER NOT NULL DEFAULT 0,
+        interval_ms INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      """
+    ),
   ]
 }
 

@@ -62,9 +62,56 @@ public protocol TakedownStore: CheckQueue {
   func lastEventID() throws -> Int64
   /// The id just before the last `n` events (to show the last few and follow).
   func eventIDBeforeLast(_ n: Int) throws -> Int64
-  /// The status log's position (nil: never written).
-  func statusLogCursor() throws -> Int64?
-  func setStatusLogCursor(_ eventID: Int64) throws
+  /// The status log's position for the daemon named `node` (nil: never written). Each node writes a
+  /// file of its own, so each has its own position (SQLite: one daemon per database, one position).
+  func statusLogCursor(node: String) throws -> Int64?
+  func setStatusLogCursor(_ eventID: Int64, node: String) throws
+
+  // MARK: Nodes
+
+  /// Takes the name for this daemon, unless a live one holds it (`NodeLiveness.mayTakeOver`).
+  func registerNode(_ node: NodeRegistration, now: Int64) throws -> NodeRegistrationOutcome
+  /// Says this daemon is alive, with the checks it recorded in the last `intervalMs`. False when the
+  /// name is no longer this run's (another daemon took it over): the caller must stop.
+  func heartbeat(_ node: NodeRegistration, now: Int64, checks: Int, intervalMs: Int64) throws -> Bool
+  /// Marks this run stopped (a clean exit): the name is free at once.
+  func unregisterNode(_ node: NodeRegistration, now: Int64) throws
+  /// Every daemon that ever registered, by name, with the leases each holds now.
+  func nodes() throws -> [NodeRecord]
+
+  // MARK: Hosts shared by several daemons (see SharedHosts)
+
+  /// Whether several daemons may work this queue at once, so that host limits need host leases.
+  var sharesHosts: Bool { get }
+  /// Takes or renews the host leases of `hosts` (sorted: every daemon locks them in one order) until
+  /// `now + leaseMs`. Returns the hosts that may not start now, with until when: held by another
+  /// daemon, paused (Retry-After), or within the rate's spacing after the previous holder.
+  func holdHosts(_ hosts: [String], holder: String, now: Int64, leaseMs: Int64) throws -> [String: HostWait]
+  /// Hands host leases back, each with the time before which its next request must not start.
+  func letGoOfHosts(_ hosts: [String: Int64], holder: String) throws
+  /// Every daemon leaves `host` alone until `until`.
+  func pauseHost(_ host: String, until: Int64) throws
+}
+
+/// Why and until when a host's URLs must wait (see `TakedownStore.holdHosts`).
+public struct HostWait: Sendable, Equatable {
+  public var until: Int64
+  /// Another daemon holds the host's lease (else: a pause or the rate's spacing).
+  public var heldByOther: Bool
+  public init(until: Int64, heldByOther: Bool) {
+    self.until = until
+    self.heldByOther = heldByOther
+  }
+}
+
+/// A store that one daemon has to itself (SQLite, under the daemon's file lock) needs no host leases.
+extension TakedownStore {
+  public var sharesHosts: Bool { false }
+  public func holdHosts(_ hosts: [String], holder: String, now: Int64, leaseMs: Int64) throws -> [String: HostWait] {
+    [:]
+  }
+  public func letGoOfHosts(_ hosts: [String: Int64], holder: String) throws {}
+  public func pauseHost(_ host: String, until: Int64) throws {}
 }
 
 extension TakedownStore {

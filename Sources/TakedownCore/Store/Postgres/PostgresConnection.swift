@@ -120,6 +120,22 @@ public final class PostgresConnection {
   /// The connection string as given (a `postgresql://` URI or `key=value` pairs), for reconnecting.
   public let conninfo: String
   private let password: String?
+  private let connectTimeout: Int
+  /// Open `transaction` bodies: a connection lost inside one is reported, never silently replaced (the
+  /// statements after it would run outside the transaction).
+  private var transactionDepth = 0
+  /// Counts the sessions this connection has had (1 after the first connect): session state (temporary
+  /// tables, settings) belongs to one of them.
+  public private(set) var session = 0
+  /// Reconnecting after a failure: the next attempt is not before `nextAttemptAt` (monotonic ms), and the
+  /// wait doubles from 1 s to 30 s while the server stays away, so a daemon neither spins on an
+  /// unreachable server nor blocks its loop in connect() on every turn.
+  /// Set by libpq's notice receiver when a FATAL arrives on an idle connection (the server hanging up).
+  private let fatalNotice = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+  private var retryDelayMs: Int64 = 0
+  private var nextAttemptAt: Int64 = 0
+  static let firstRetryDelayMs: Int64 = 1000
+  static let maxRetryDelayMs: Int64 = 30_000
 
   /// Connects. `password`, when given (read from `database_password_file`), overrides whatever the
   /// connection string or the environment would supply; otherwise libpq's usual sources apply
@@ -127,10 +143,15 @@ public final class PostgresConnection {
   public init(_ conninfo: String, password: String? = nil, connectTimeout: Int = 10) throws(PostgresError) {
     self.conninfo = conninfo
     self.password = password
+    self.connectTimeout = connectTimeout
+    fatalNotice.initialize(to: 0)
     try connect(connectTimeout: connectTimeout)
   }
 
-  deinit { if let conn { PQfinish(conn) } }
+  deinit {
+    if let conn { PQfinish(conn) }
+    fatalNotice.deallocate()
+  }
 
   private func connect(connectTimeout: Int) throws(PostgresError) {
     if let conn { PQfinish(conn) }
@@ -148,12 +169,55 @@ public final class PostgresConnection {
       let message = c.map { Self.clientMessage($0) } ?? "out of memory"
       throw PostgresError(sqlState: nil, message: "cannot connect to PostgreSQL: \(message)", sql: nil, connectionLost: true)
     }
-    cpg_silence_notices(c)
+    fatalNotice.pointee = 0
+    cpg_watch_notices(c, fatalNotice)
+    session += 1
   }
 
   /// Drops a broken connection and opens a new one with the same parameters.
   public func reconnect(connectTimeout: Int = 10) throws(PostgresError) {
     try connect(connectTimeout: connectTimeout)
+  }
+
+  /// Before a statement outside a transaction: a connection the server has dropped meanwhile
+  /// (`pg_terminate_backend`, a restart: the socket of an idle connection turns readable) or that a
+  /// failed call found broken is replaced by a new one, so that a lost connection costs at most the one
+  /// call that was under way when it went. While the server stays unreachable, attempts are spaced
+  /// (1 s doubling to 30 s) and the calls in between fail at once with `connectionLost`.
+  private func ensureUsable() throws(PostgresError) {
+    guard transactionDepth == 0 else { return }
+    if let c = conn, PQstatus(c) == CONNECTION_OK {
+      // Readable while idle: the server said something unasked (the FATAL it sends before hanging up,
+      // which libpq passes to the notice receiver) or hung up.
+      var p = pollfd(fd: PQsocket(c), events: Int16(POLLIN), revents: 0)
+      if poll(&p, 1, 0) > 0 {
+        _ = PQconsumeInput(c)
+        _ = PQisBusy(c)  // parses what arrived: a FATAL reaches the notice receiver
+      }
+      if PQstatus(c) == CONNECTION_OK && fatalNotice.pointee == 0 { return }
+    }
+    let now = Self.monotonicMs()
+    if now < nextAttemptAt {
+      throw PostgresError(
+        sqlState: nil,
+        message: "PostgreSQL unreachable; next connection attempt in \((nextAttemptAt - now + 999) / 1000) s",
+        sql: nil, connectionLost: true)
+    }
+    do {
+      try connect(connectTimeout: connectTimeout)
+      retryDelayMs = 0
+      nextAttemptAt = 0
+    } catch {
+      retryDelayMs = min(max(retryDelayMs * 2, Self.firstRetryDelayMs), Self.maxRetryDelayMs)
+      nextAttemptAt = Self.monotonicMs() + retryDelayMs
+      throw error
+    }
+  }
+
+  static func monotonicMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
   }
 
   /// The connection is still up as far as libpq knows (a failed call may have found it broken).
@@ -171,6 +235,7 @@ public final class PostgresConnection {
   /// Runs one statement with `$1`-style parameters and returns its rows.
   @discardableResult
   public func execute(_ sql: String, _ params: [PostgresValue] = []) throws(PostgresError) -> PostgresResult {
+    try ensureUsable()
     guard let conn else { throw PostgresError(sqlState: nil, message: "not connected", sql: sql, connectionLost: true) }
     let texts = params.map(\.textValue)
     let res: OpaquePointer? = withOptionalCStrings(texts) { values in
@@ -182,6 +247,7 @@ public final class PostgresConnection {
 
   /// Runs several statements separated by semicolons, without parameters (migrations).
   public func executeScript(_ sql: String) throws(PostgresError) {
+    try ensureUsable()
     guard let conn else { throw PostgresError(sqlState: nil, message: "not connected", sql: sql, connectionLost: true) }
     let res = PQexec(conn, sql)
     // `check` clears a failed result itself.
@@ -193,6 +259,8 @@ public final class PostgresConnection {
   @discardableResult
   public func transaction<T>(isolation: String? = nil, _ body: () throws -> T) throws -> T {
     try execute(isolation.map { "BEGIN ISOLATION LEVEL \($0)" } ?? "BEGIN")
+    transactionDepth += 1
+    defer { transactionDepth -= 1 }
     do {
       let v = try body()
       try execute("COMMIT")
@@ -207,6 +275,7 @@ public final class PostgresConnection {
   /// `COPY … FROM STDIN` in text format: rows are sent in large chunks, the fastest way in. Returns the
   /// number of rows the server stored.
   public func copyIn<S: Sequence>(_ sql: String, rows: S) throws(PostgresError) -> Int where S.Element == [PostgresValue] {
+    try ensureUsable()
     guard let conn else { throw PostgresError(sqlState: nil, message: "not connected", sql: sql, connectionLost: true) }
     let start = PQexec(conn, sql)
     let status = start.map { PQresultStatus($0) }

@@ -116,7 +116,42 @@ public enum PostgresSchema {
       );
       """
     ),
+    (
+      "0002_queue",
+      """
+      -- What tells a dead previous run of a node from a live daemon under the same name (NodeLiveness):
+      -- its machine, its process ("pid:start time"), and a per-run instance id that its heartbeats name.
+      ALTER TABLE nodes
+        ADD COLUMN host text NOT NULL DEFAULT '',
+        ADD COLUMN process text NOT NULL DEFAULT '',
+        ADD COLUMN instance text NOT NULL DEFAULT '',
+        ADD COLUMN stopped_at bigint,
+        ADD COLUMN interval_ms bigint NOT NULL DEFAULT 0;
+      -- No foreign keys from the tables that take a row per report, check and status change: PostgreSQL
+      -- checks one with a query and a row lock on the URL per inserted row, which was a third of a bulk
+      -- enqueue (1,000,000 reports) and a query per recorded check. Only the store writes these rows,
+      -- always for a URL it has just read or written in the same transaction, and no URL is ever deleted.
+      ALTER TABLE reports DROP CONSTRAINT reports_url_id_fkey;
+      ALTER TABLE checks DROP CONSTRAINT checks_url_id_fkey;
+      ALTER TABLE events DROP CONSTRAINT events_url_id_fkey;
+      """
+    ),
     talliesMigration,
+    (
+      "0004_host_leases",
+      """
+      -- Politeness shared by every daemon of the queue (SharedHosts): a limited host is worked by the
+      -- daemon holding its lease; a pause (Retry-After, 429) and the rate's spacing at a handover hold
+      -- for whoever takes it next.
+      CREATE TABLE host_leases (
+        host text PRIMARY KEY,
+        holder text,
+        lease_until bigint NOT NULL DEFAULT 0,
+        free_at bigint NOT NULL DEFAULT 0,
+        paused_until bigint NOT NULL DEFAULT 0
+      );
+      """
+    ),
   ]
 
   /// Every migration's name, in order.
