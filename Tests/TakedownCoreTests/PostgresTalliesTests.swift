@@ -4,12 +4,13 @@ import Testing
 
 @testable import TakedownCore
 
-/// The PostgreSQL tallies (migration 0003_tallies): kept by triggers, exact against a full scan after
-/// every kind of change, with several writers at once, and without a row that serializes their commits.
+/// The PostgreSQL tallies (migration 0003_tallies) with several writers at once: exact against a full
+/// scan, in every interleaving of a report and a status change of one URL, and without a row that
+/// serializes their commits. (SummaryTalliesTests runs the randomized queue through the real store on
+/// both backends.)
 ///
-/// The queue is driven with the SQL statements the queue side runs (enqueue's insert of URLs, reports
-/// and earlier first-report times in one statement; a batch of results as one UPDATE), plus changes made
-/// by hand behind the application's back, so that the triggers are what is under test.
+/// Each writer runs the shapes of statement the queue side runs (enqueue's URLs, reports and earlier
+/// first-report times; a batch of results as one UPDATE), on connections of its own.
 @Suite struct PostgresTalliesTests {
   static let hour: Int64 = 3_600_000
 
@@ -19,83 +20,6 @@ import Testing
     let uri = cluster.uri(database: try cluster.createDatabase(prefix: prefix))
     _ = try PostgresStore(conninfo: uri, options: .init())
     return uri
-  }
-
-  @Test(arguments: [1, 2, 3] as [UInt64])
-  func talliesMatchAFullScanOfARandomQueue(seed: UInt64) throws {
-    var rng = HostileRandom(seed: seed)
-    let h = Self.hour
-    let uri = try Self.newDatabase("tal")
-    let store = try PostgresStore(conninfo: uri, options: .init())
-    let q = QueueSQL(store.connection)
-    let campaigns: [String?] = [nil, "c1", "c2", "c3", "", "Zeta", "älpha"]
-    func item(_ i: Int) -> QueueSQL.Item {
-      QueueSQL.Item(
-        url: "http://h\(i % 23).test/\(i)", host: "h\(i % 23).test", reportedAt: Int64.random(in: 0...(48 * h), using: &rng),
-        campaign: campaigns.randomElement(using: &rng)!,
-        notice: Bool.random(using: &rng) ? nil : "n\(Int.random(in: 0..<3, using: &rng))",
-        deadline: Bool.random(using: &rng) ? nil : Int64.random(in: (10 * h)...(200 * h), using: &rng))
-    }
-    let n = 3000
-    try q.enqueue((0..<n).map(item), now: 0)
-    // One report for a whole batch, new and known URLs mixed.
-    try q.enqueue(
-      (n - 50..<n + 150).map {
-        QueueSQL.Item(
-          url: "http://h\($0 % 23).test/\($0)", host: "h\($0 % 23).test", reportedAt: 5 * h, campaign: "bulk",
-          notice: "N-1", deadline: 20 * h)
-      }, now: 0)
-    let fresh = try compare(store, now: 100 * h, seed: seed)
-    #expect(fresh.overdue > 100 && fresh.byStatus[.pending] == n + 150)
-
-    var t: Int64 = 0
-    for round in 0..<40 {
-      t += Int64.random(in: (h / 2)...(8 * h), using: &rng)
-      // A batch of results: random outcomes applied with the real schedule policy, as complete does.
-      try q.checkBatch(limit: 800, now: t, rng: &rng)
-      if round % 5 == 2 {
-        try q.enqueue((0..<60).map { _ in item(Int.random(in: 0..<(n + 200), using: &rng)) }, now: t)
-      }
-      for _ in 0..<Int.random(in: 0...5, using: &rng) {
-        try q.cancel(id: Int64.random(in: 1...Int64(n), using: &rng), now: t)
-      }
-      if round % 7 == 3 {
-        // Reports moved, edited and deleted by hand, then the URLs' first report and deadline made right
-        // again (the queue side keeps them on insert; by hand, whoever edits must).
-        try q.editReportsByHand(round: round)
-      }
-      if round % 9 == 4 { try store.connection.execute("SELECT td_fold_tallies()") }
-    }
-    // A URL deleted outright, with its history; another before its reports (no foreign key keeps them
-    // in order once the queue side's migration has dropped it), which then go too.
-    try store.connection.executeScript(
-      """
-      DELETE FROM checks WHERE url_id = 7; DELETE FROM events WHERE url_id = 7; DELETE FROM reports WHERE url_id = 7;
-      DELETE FROM urls WHERE id = 7;
-      ALTER TABLE reports DROP CONSTRAINT IF EXISTS reports_url_id_fkey;
-      ALTER TABLE checks DROP CONSTRAINT IF EXISTS checks_url_id_fkey;
-      ALTER TABLE events DROP CONSTRAINT IF EXISTS events_url_id_fkey;
-      DELETE FROM urls WHERE id IN (8, 9);
-      DELETE FROM reports WHERE url_id = 9;
-      """)
-    for now in [t / 3, t, t + 400 * h] {
-      let expected = try compare(store, now: now, seed: seed)
-      #expect(expected.timeToTakedown.count > 100)
-      #expect(expected.overdue > 0 && expected.reappeared > 0 && expected.takenDownLate > 0 || now != t)
-      #expect(expected.campaigns.count >= 6)
-    }
-    // Folded, the tallies say the same with one row per key.
-    try store.connection.execute("SELECT td_fold_tallies()")
-    try compare(store, now: t, seed: seed)
-    #expect(
-      try store.connection.scalar("SELECT count(*) FROM tallies")
-        == store.connection.scalar("SELECT count(*) FROM (SELECT DISTINCT kind, name, status FROM tallies) AS k"))
-    // And a rebuild from scratch (what copy and the migration run) agrees with what the triggers kept.
-    let kept = try store.summaryFigures(ReportFilter(), now: t)
-    try store.connection.execute("SELECT td_rebuild_tallies()")
-    let rebuilt = try store.summaryFigures(ReportFilter(), now: t)
-    #expect(kept.campaigns == rebuilt.campaigns && kept.byStatus == rebuilt.byStatus)
-    #expect(kept.timeToTakedown == rebuilt.timeToTakedown && kept.takenDownLate == rebuilt.takenDownLate)
   }
 
   /// N writers, each with its own connection, change the statuses of their own URLs (as leases split
@@ -291,7 +215,7 @@ import Testing
   func compare(_ store: PostgresStore, now: Int64, seed: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws
     -> ReportFigures
   {
-    let expected = try reference(store.connection, now: now)
+    let expected = try Self.reference(store.connection, now: now)
     let fast = try store.summaryFigures(ReportFilter(), now: now, topHosts: 5)
     let full = try store.figures(ReportFilter(), now: now, topHosts: 5)
     for (label, f) in [("tallies", fast), ("full pass", full)] {
@@ -312,7 +236,7 @@ import Testing
   }
 
   /// Every figure the plain way, all rows into memory (as SummaryTalliesTests.reference, from PostgreSQL).
-  func reference(_ c: PostgresConnection, now: Int64) throws -> ReportFigures {
+  static func reference(_ c: PostgresConnection, now: Int64) throws -> ReportFigures {
     var rows: [Int64: ReferenceFigures.Row] = [:]
     let r = try c.execute(
       "SELECT id, host, status, deadline_at, taken_down_at, first_taken_down_at, first_reported_at FROM urls")
@@ -442,68 +366,6 @@ struct QueueSQL {
     }
   }
 
-  /// Claims what is due and records random results for 9 in 10 of them with the real schedule policy:
-  /// one UPDATE for the batch, and the events of its transitions.
-  func checkBatch<R: RandomNumberGenerator>(limit: Int, now: Int64, rng: inout R) throws {
-    var config = ScheduleConfig()
-    config.confirmations = 2
-    try c.transaction {
-      let r = try c.execute(
-        """
-        SELECT id, status, reason, removal_streak, failure_streak, first_online_at, taken_down_at,
-          first_taken_down_at, unreachable_since, given_up_at
-        FROM urls WHERE next_check_at <= $1 ORDER BY next_check_at, id LIMIT $2 FOR UPDATE
-        """, [.int(now), .int(Int64(limit))])
-      var rows: [JSON] = []
-      var events: [JSON] = []
-      for i in 0..<r.rowCount {
-        guard Int.random(in: 0..<10, using: &rng) != 0 else { continue }
-        let state = ScheduleState(
-          status: URLStatus(rawValue: r.text(i, 1)!)!, reason: r.text(i, 2).flatMap(Reason.init(rawValue:)),
-          removalStreak: r.int(i, 3)!, failureStreak: r.int(i, 4)!, firstOnlineAt: r.int64(i, 5),
-          takenDownAt: r.int64(i, 6), firstTakenDownAt: r.int64(i, 7), unreachableSince: r.int64(i, 8),
-          givenUpAt: r.int64(i, 9))
-        let roll = Int.random(in: 0..<10, using: &rng)
-        let observation: Observation = roll < 4 ? .online : roll < 9 ? .removed : .transient
-        let reason: Reason = observation == .online ? .http200 : observation == .removed ? .http404 : .timeout
-        let o = SchedulePolicy.apply(state, observation: observation, reason: reason, now: now, config: config, jitter: 0.5)
-        let st = o.state
-        rows.append(
-          .object([
-            ("id", .int(r.int64(i, 0)!)), ("status", .string(st.status.rawValue)), ("reason", .optional(st.reason?.rawValue)),
-            ("next_check_at", .optional(o.nextCheckAt)), ("first_online_at", .optional(st.firstOnlineAt)),
-            ("taken_down_at", .optional(st.takenDownAt)), ("first_taken_down_at", .optional(st.firstTakenDownAt)),
-            ("removal_streak", .int(Int64(st.removalStreak))), ("failure_streak", .int(Int64(st.failureStreak))),
-            ("unreachable_since", .optional(st.unreachableSince)), ("given_up_at", .optional(st.givenUpAt)),
-          ]))
-        if let t = o.transition {
-          events.append(
-            .object([
-              ("url_id", .int(r.int64(i, 0)!)), ("from_status", .string(t.from.rawValue)),
-              ("to_status", .string(t.to.rawValue)), ("reason", .optional(st.reason?.rawValue)),
-            ]))
-        }
-      }
-      try c.execute(
-        """
-        UPDATE urls u SET status = i.status, reason = i.reason, last_checked_at = $2, next_check_at = i.next_check_at,
-          first_online_at = i.first_online_at, taken_down_at = i.taken_down_at,
-          first_taken_down_at = i.first_taken_down_at, checks = u.checks + 1, removal_streak = i.removal_streak,
-          failure_streak = i.failure_streak, unreachable_since = i.unreachable_since, given_up_at = i.given_up_at
-        FROM json_to_recordset($1::json) AS i (id bigint, status text, reason text, next_check_at bigint,
-          first_online_at bigint, taken_down_at bigint, first_taken_down_at bigint, removal_streak integer,
-          failure_streak integer, unreachable_since bigint, given_up_at bigint)
-        WHERE u.id = i.id
-        """, [.text(JSON.array(rows).rendered()), .int(now)])
-      try c.execute(
-        """
-        INSERT INTO events (url_id, at, from_status, to_status, reason)
-        SELECT url_id, $2, from_status, to_status, reason
-        FROM json_to_recordset($1::json) AS e (url_id bigint, from_status text, to_status text, reason text)
-        """, [.text(JSON.array(events).rendered()), .int(now)])
-    }
-  }
-
   /// Random statuses and removal times for these URLs (in id order), in one transaction: what a batch of
   /// checks does to them, without the schedule's rules.
   func randomStatuses<R: RandomNumberGenerator>(ids: [Int64], at t: Int64, rng: inout R) throws {
@@ -536,21 +398,6 @@ struct QueueSQL {
         SELECT id, t, 'taken_down', 'reappeared' FROM json_to_recordset($1::json) AS i (id bigint, status text, t bigint)
         WHERE status = 'reappeared'
         """, [.text(JSON.array(rows).rendered())])
-    }
-  }
-
-  func cancel(id: Int64, now: Int64) throws {
-    try c.transaction {
-      let r = try c.execute("SELECT status FROM urls WHERE id = $1 FOR UPDATE", [.int(id)])
-      guard r.rowCount == 1, r.text(0, 0) != "cancelled" else { return }
-      try c.execute(
-        """
-        UPDATE urls SET status = 'cancelled', reason = 'cancelled', next_check_at = NULL, lease_holder = NULL,
-          lease_until = NULL WHERE id = $1
-        """, [.int(id)])
-      try c.execute(
-        "INSERT INTO events (url_id, at, from_status, to_status, reason) VALUES ($1, $2, $3, 'cancelled', 'cancelled')",
-        [.int(id), .int(now), .text(r.text(0, 0)!)])
     }
   }
 

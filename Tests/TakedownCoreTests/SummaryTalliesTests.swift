@@ -11,15 +11,18 @@ import Testing
   static let hour: Int64 = 3_600_000
 
 
-  /// `checker`: the checks are recorded through the daemon's connection, which keeps the tallies in
-  /// Swift (CheckTallies) instead of by triggers; everything else goes through an ordinary one.
-  @Test(arguments: [1, 2, 3] as [UInt64], [false, true])
-  func talliesMatchAFullScanOfARandomQueue(seed: UInt64, checker: Bool) throws {
+  /// `checker`: the checks are recorded through the daemon's own connection (SQLite: with triggers off,
+  /// the tallies kept in Swift by CheckTallies; PostgreSQL: a second session, as a daemon's), everything
+  /// else through an ordinary one.
+  @Test(arguments: [1, 2, 3] as [UInt64], [(Backend.sqlite, false), (.sqlite, true), (.postgres, false), (.postgres, true)])
+  func talliesMatchAFullScanOfARandomQueue(seed: UInt64, on: (backend: Backend, checker: Bool)) throws {
     var rng = HostileRandom(seed: seed)
     let h = Self.hour
-    let path = dir.path + "/r\(seed)-\(checker).sqlite"
-    let store = try SQLiteStore(path: path)
-    let daemon = checker ? try SQLiteStore(path: path, checker: true) : store
+    let (store, database) = try on.backend.newStore(in: dir)
+    var daemonOptions = StoreOpener.Options()
+    daemonOptions.checker = true
+    let daemon = on.checker ? try StoreOpener.open(database, daemonOptions) : store
+    let seed = "\(seed), \(on.backend)\(on.checker ? ", checker" : "")"
     let campaigns: [String?] = [nil, "c1", "c2", "c3", "", "Zeta", "älpha"]
     func item(_ i: Int) throws -> EnqueueItem {
       let url = try URLNormalizer.normalize("http://h\(i % 23).test/\(i)").get()
@@ -78,22 +81,36 @@ import Testing
         _ = try store.cancel(id: Int64.random(in: 1...Int64(n), using: &rng), now: t)
       }
       if round % 7 == 3 {
-        try store.db.execute(
-          """
-          UPDATE OR IGNORE reports SET campaign = CASE id % 3 WHEN 0 THEN NULL WHEN 1 THEN 'c9' ELSE campaign || 'x' END
-          WHERE id % 97 = \(round);
-          UPDATE reports SET reported_at = reported_at - 3600000, deadline = 20 * 3600000 WHERE id % 89 = \(round);
-          UPDATE OR IGNORE reports SET url_id = url_id % 50 + 1 WHERE id % 101 = \(round);
-          DELETE FROM reports WHERE id % 83 = \(round);
-          """)
+        switch store {
+        case let s as SQLiteStore:
+          try s.db.execute(
+            """
+            UPDATE OR IGNORE reports SET campaign = CASE id % 3 WHEN 0 THEN NULL WHEN 1 THEN 'c9' ELSE campaign || 'x' END
+            WHERE id % 97 = \(round);
+            UPDATE reports SET reported_at = reported_at - 3600000, deadline = 20 * 3600000 WHERE id % 89 = \(round);
+            UPDATE OR IGNORE reports SET url_id = url_id % 50 + 1 WHERE id % 101 = \(round);
+            DELETE FROM reports WHERE id % 83 = \(round);
+            """)
+        case let p as PostgresStore:
+          // The same edits in PostgreSQL's dialect, then the URLs' earliest report and deadline made right
+          // by hand (SQLite's triggers keep them on any edit; PostgreSQL's queue keeps them on enqueue).
+          try QueueSQL(p.connection).editReportsByHand(round: round)
+        default: Issue.record("unknown store")
+        }
       }
     }
     // A URL deleted outright, with its history.
-    try store.db.execute(
-      """
+    let deletion = """
       DELETE FROM checks WHERE url_id = 7; DELETE FROM events WHERE url_id = 7; DELETE FROM reports WHERE url_id = 7;
       DELETE FROM urls WHERE id = 7;
-      """)
+      """
+    switch store {
+    case let s as SQLiteStore: try s.db.execute(deletion)
+    case let p as PostgresStore:
+      // And one before its reports (no foreign key keeps the order there), which then go too.
+      try p.connection.executeScript(deletion + "DELETE FROM urls WHERE id IN (8, 9); DELETE FROM reports WHERE url_id = 9;")
+    default: Issue.record("unknown store")
+    }
 
     for now in [t / 3, t, t + 400 * h] {
       let expected = try compareWithReference(store, now: now, seed: seed)
@@ -102,12 +119,28 @@ import Testing
       #expect(expected.overdue > 0 && expected.reappeared > 0 && expected.takenDownLate > 0 || now != t)
       #expect(expected.campaigns.count >= 6)
     }
+    if let p = store as? PostgresStore {
+      // Folded, the delta rows say the same with one row per key; rebuilt from scratch (what copy runs),
+      // the tallies agree with what the triggers kept.
+      try p.connection.execute("SELECT td_fold_tallies()")
+      try compareWithReference(store, now: t, seed: seed)
+      #expect(
+        try p.connection.scalar("SELECT count(*) FROM tallies")
+          == p.connection.scalar("SELECT count(*) FROM (SELECT DISTINCT kind, name, status FROM tallies) AS k"))
+      try p.connection.execute("SELECT td_rebuild_tallies()")
+      try compareWithReference(store, now: t, seed: seed)
+    }
   }
 
   /// The tallies' figures and the full pass's, each against `reference`; returns the reference.
   @discardableResult
-  func compareWithReference(_ store: SQLiteStore, now: Int64, seed: UInt64) throws -> ReportFigures {
-    let expected = try reference(store.db, now: now)
+  func compareWithReference(_ store: any TakedownStore, now: Int64, seed: String) throws -> ReportFigures {
+    let expected: ReportFigures
+    switch store {
+    case let s as SQLiteStore: expected = try reference(s.db, now: now)
+    case let p as PostgresStore: expected = try PostgresTalliesTests.reference(p.connection, now: now)
+    default: fatalError("unknown store \(type(of: store))")
+    }
     let fast = try store.summaryFigures(ReportFilter(), now: now, topHosts: 5)
     let full = try store.figures(ReportFilter(), now: now, topHosts: 5)
     for (label, f) in [("tallies", fast), ("full pass", full)] {
@@ -122,6 +155,8 @@ import Testing
       #expect(f.topHostsOnline.map(\.count) == expected.topHostsOnline.map(\.count), "\(label), seed \(seed)")
       #expect(f.campaigns == expected.campaigns, "\(label), seed \(seed)")
     }
+    #expect(try store.countsByStatus() == expected.byStatus, "seed \(seed)")
+    #expect(try store.overdueCount(now: now) == expected.overdue, "seed \(seed)")
     return expected
   }
 
@@ -160,62 +195,21 @@ import Testing
 
   /// Every figure `figures(ReportFilter(), …)` computes, the plain way: all rows into memory.
   func reference(_ db: SQLiteConnection, now: Int64) throws -> ReportFigures {
-    struct Row {
-      var id: Int64, host: String, status: URLStatus, deadline: Int64?, latest: Int64?, first: Int64?,
-        reported: Int64?
-    }
-    var rows: [Int64: Row] = [:]
+    var rows: [Int64: ReferenceFigures.Row] = [:]
     let s = try db.statement(
       "SELECT id, host, status, deadline_at, taken_down_at, first_taken_down_at, first_reported_at FROM urls")
     while try s.step() {
-      rows[s.int64(0)] = Row(
+      rows[s.int64(0)] = ReferenceFigures.Row(
         id: s.int64(0), host: s.text(1), status: URLStatus(rawValue: s.text(2))!, deadline: s.optionalInt64(3),
         latest: s.optionalInt64(4), first: s.optionalInt64(5), reported: s.optionalInt64(6))
     }
     s.reset()
-    func isOverdue(_ r: Row) -> Bool {
-      r.deadline.map { $0 < now } == true && r.status != .takenDown && r.status != .cancelled
-    }
-    func ttt(_ r: Row) -> Int64? {
-      guard let f = r.first, let rep = r.reported else { return nil }
-      return max(f - rep, 0)
-    }
-    func byStatus(_ rs: [Row]) -> [URLStatus: Int] {
-      var out = [URLStatus: Int]()
-      for st in URLStatus.allCases { out[st] = rs.filter { $0.status == st }.count }
-      return out
-    }
-    func stats(_ rs: [Row]) -> DurationStats { DurationStats(sorted: rs.compactMap(ttt).sorted()) }
-    let all = Array(rows.values)
-
-    var members: [String?: Set<Int64>] = [:]
+    var members: [(String?, Int64)] = []
     let r = try db.statement("SELECT campaign, url_id FROM reports")
-    while try r.step() { members[r.optionalText(0), default: []].insert(r.int64(1)) }
+    while try r.step() { members.append((r.optionalText(0), r.int64(1))) }
     r.reset()
-    let names = members.keys.sorted { a, b in
-      guard let a else { return b != nil }
-      guard let b else { return false }
-      return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
-    }
-    let campaigns: [CampaignFigures] = names.compactMap { name in
-      let rs = members[name]!.compactMap { rows[$0] }
-      guard !rs.isEmpty else { return nil }
-      return CampaignFigures(
-        campaign: name, urls: rs.count, byStatus: byStatus(rs), overdue: rs.filter(isOverdue).count,
-        timeToTakedown: stats(rs))
-    }
-    var online: [String: Int] = [:]
-    for r in all where r.status == .online || r.status == .reappeared { online[r.host, default: 0] += 1 }
-    let hosts = online.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
     let reappeared = Int(
       try db.scalar("SELECT count(DISTINCT url_id) FROM events WHERE to_status = 'reappeared'") ?? 0)
-    return ReportFigures(
-      filter: ReportFilter(), generatedAt: now, byStatus: byStatus(all),
-      takenDown: all.filter { $0.latest != nil }.count,
-      firstTakenDown: all.filter { $0.first != nil }.count,
-      takenDownLate: all.filter { r in r.first.map { f in r.deadline.map { f > $0 } == true } == true }.count,
-      reappeared: reappeared, overdue: all.filter(isOverdue).count, timeToTakedown: stats(all),
-      timeToTakedownHistogram: [], takedownsPerDay: [], topHostsOnline: hosts.map { ($0.key, $0.value) },
-      campaigns: campaigns)
+    return ReferenceFigures.compute(rows: rows, members: members, reappeared: reappeared, now: now)
   }
 }
