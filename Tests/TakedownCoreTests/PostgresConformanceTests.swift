@@ -90,6 +90,21 @@ import Testing
 
   @Test func countsSummariesAndHistoryOfStatuses() throws {
     let p = try p
+    // What `takedownctl summary` prints, all of it (the queue side's counts of due and leased included).
+    for f in [ReportFilter(), ReportFilter(campaign: "b c")] {
+      let a = try SummaryReport.load(from: p.sqlite, now: p.end, filter: f)
+      let b = try SummaryReport.load(from: p.postgres, now: p.end, filter: f)
+      #expect(a.text == b.text)
+      #expect(a.json.rendered() == b.json.rendered())
+    }
+    // And the events, with their ids.
+    func events(_ s: any TakedownStore, after: Int64) throws -> [String] {
+      try s.events(afterID: after, since: nil, limit: 100_000).map { "\($0.id) \($0.transition)" }
+    }
+    #expect(try events(p.sqlite, after: 0) == events(p.postgres, after: 0))
+    #expect(try events(p.sqlite, after: 0).count > 500)
+    #expect(try p.sqlite.lastEventID() == p.postgres.lastEventID())
+    #expect(try p.sqlite.eventIDBeforeLast(10) == p.postgres.eventIDBeforeLast(10))
     #expect(try p.sqlite.countsByStatus() == p.postgres.countsByStatus())
     #expect(try p.sqlite.lastSummary() == p.postgres.lastSummary())
     #expect(try p.sqlite.countSummaries() == p.postgres.countSummaries())
