@@ -53,6 +53,10 @@ import Testing
     let cursor = "SELECT value FROM daemon_state WHERE key = 'status_log.event_id'"
     #expect(try p.postgres.connection.scalar(cursor) == p.sqlite.db.scalar(cursor))
     #expect(try p.postgres.connection.scalar(cursor) ?? 0 > 0)
+    // The node that ran on SQLite goes on from there on PostgreSQL, where each node has its own cursor.
+    #expect(try p.postgres.statusLogCursor(node: "node-0") == p.sqlite.statusLogCursor(node: "node-0"))
+    #expect(try p.postgres.statusLogCursor(node: "another") == nil)
+    #expect(try p.postgres.connection.scalar("SELECT count(*) FROM nodes") == 0)
   }
 
   @Test func figuresAreTheSameForEveryFilter() throws {

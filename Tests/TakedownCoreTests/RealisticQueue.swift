@@ -113,6 +113,12 @@ enum RealisticQueue {
     // The status log's cursor (written as the daemon writes it).
     try store.db.execute(
       "INSERT INTO daemon_state(key, value) SELECT 'status_log.event_id', max(id) - 3 FROM events")
+    // The daemon that worked on it, stopped.
+    try store.db.execute(
+      """
+      INSERT INTO nodes(name, vantage, version, host, process, instance, started_at, last_seen_at, stopped_at)
+      VALUES ('node-0', 'v0', 'test', 'machine', '1:1', 'i', 0, \(t), \(t))
+      """)
     // No leases at the end (a daemon that stopped cleanly): the copy would drop them.
     _ = try store.releaseAll(holder: "node-0", now: t)
     _ = try store.releaseAll(holder: "node-1", now: t)

@@ -209,6 +209,7 @@ public struct QueueCopy {
           INSERT INTO daemon_state (key, value) VALUES ($1, $2)
           ON CONFLICT (key) DO UPDATE SET value = excluded.value
           """, [.text(Self.markerKey), .int(fingerprint)])
+        try carryStatusLogCursor()
         let counts = try sourceCounts(targetCounts: try targetCounts())
         if counts.contains(where: { $0.source != $0.target }) { throw Failure.countMismatch(counts) }
         return Outcome(counts: counts, alreadyCopied: false, leasesDropped: leases)
@@ -264,11 +265,32 @@ public struct QueueCopy {
     return fd
   }
 
-  /// Rows per table in the target; the marker is the copy's own row, not one of the source's.
+  /// The status log's position goes on where the SQLite daemon left it: SQLite keeps one cursor (one
+  /// daemon), PostgreSQL one per node, so each node that worked on the file gets it under its name (a
+  /// daemon started under another name starts after the newest event, as on a first start). The nodes
+  /// themselves are not copied: a recent heartbeat of a stopped daemon would keep its name from being
+  /// taken for a while.
+  private func carryStatusLogCursor() throws {
+    guard let cursor = try source.db.scalar("SELECT value FROM daemon_state WHERE key = 'status_log.event_id'"),
+      try source.db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'nodes'") == 1
+    else { return }
+    let s = try source.db.statement("SELECT name FROM nodes ORDER BY name")
+    defer { s.reset() }
+    while try s.step() {
+      try target.execute(
+        "INSERT INTO daemon_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        [.text(PostgresStore.statusLogKey(s.text(0))), .int(cursor)])
+    }
+  }
+
+  /// Rows per table in the target; the copy's own rows (its marker, the nodes' status log cursors) are
+  /// not the source's.
   private func targetCounts() throws -> [String: Int] {
     var out: [String: Int] = [:]
     for t in Self.tables {
-      let mine = t.name == "daemon_state" ? " WHERE key <> '\(Self.markerKey)'" : ""
+      let mine =
+        t.name == "daemon_state"
+        ? " WHERE key <> '\(Self.markerKey)' AND key NOT LIKE '\(PostgresStore.statusLogKey(""))%'" : ""
       out[t.name] = Int(try target.scalar("SELECT count(*) FROM \(t.name)\(mine)") ?? 0)
     }
     return out
