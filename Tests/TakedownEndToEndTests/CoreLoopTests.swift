@@ -10,8 +10,10 @@ import Testing
 /// The whole loop with the real binaries: takedownctl enqueue → takedownd --once → the database,
 /// against a real HTTP server on 127.0.0.1.
 @Suite(.serialized) struct CoreLoopTests {
-  @Test func everyKindOfAnswerEndsWithTheRightStatusAndReason() throws {
+  @Test(arguments: Backend.allCases)
+  func everyKindOfAnswerEndsWithTheRightStatusAndReason(_ backend: Backend) throws {
     let dir = TempDir()
+    let database = try backend.newDatabase(in: dir)
     let server = try TestHTTPServer(routes: [
       "/ok": .text(200, "the video"),
       "/gone": .text(404, "not found"),
@@ -25,7 +27,7 @@ import Testing
     ])
     defer { server.stop() }
     let closed = try TestHTTPServer.closedPort()
-    let config = try writeConfig(in: dir, timeout: "1s")
+    let config = try writeConfig(in: dir, timeout: "1s", database: database)
     let base = server.baseURL
     let urls = [
       "\(base)/ok", "\(base)/gone", "\(base)/410", "\(base)/451", "\(base)/moved", "\(base)/loop", "\(base)/slow",
@@ -40,7 +42,7 @@ import Testing
     let daemon = try run(Binaries.takedownd, ["--config", config, "--once"], in: dir)
     #expect(daemon.status == 0, "\(daemon.stdout)\n\(daemon.stderr)")
 
-    let store = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    let store = try openStore(database)
     func rec(_ path: String) throws -> URLRecord { try #require(try store.lookup(path)) }
     let expected: [(String, URLStatus, String, Int)] = [
       ("\(base)/ok", .online, "http_200", 1),
@@ -71,8 +73,7 @@ import Testing
     // A taken-down URL records when, and an event for the transition.
     let gone = try rec("\(base)/gone")
     #expect(gone.takenDownAt != nil)
-    #expect(
-      try store.db.scalar("SELECT count(*) FROM events WHERE url_id = ? AND to_status = 'taken_down'", [.int(gone.id)]) == 1)
+    #expect(try store.transitions(urlID: gone.id, url: gone.url).filter { $0.to == .takenDown }.count == 1)
 
     // The CLI shows the same in JSON.
     let status = try run(Binaries.takedownctl, ["status", "--config", config, "--json", "\(base)/gone"], in: dir)

@@ -150,11 +150,13 @@ import Testing
     #expect(enq.stdout.contains("new 1, already queued 0, rejected 1"), "\(enq.stdout)")
   }
 
-  @Test func reEnqueuingACancelledURLSaysSoAndReactivateChecksItAgain() throws {
+  @Test(arguments: Backend.allCases)
+  func reEnqueuingACancelledURLSaysSoAndReactivateChecksItAgain(_ backend: Backend) throws {
     let dir = TempDir()
     let server = try TestHTTPServer(routes: ["/ok": .text(200, "the video")])
     defer { server.stop() }
-    let config = try writeConfig(in: dir)
+    let database = try backend.newDatabase(in: dir)
+    let config = try writeConfig(in: dir, database: database)
     let url = "\(server.baseURL)/ok"
     #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "--campaign", "one", url], in: dir).status == 0)
     #expect(try run(Binaries.takedownctl, ["cancel", "--config", config, url], in: dir).status == 0)
@@ -177,7 +179,7 @@ import Testing
 
     // Still cancelled: the daemon does not check it.
     #expect(try run(Binaries.takedownd, ["--config", config, "--once"], in: dir).status == 0)
-    let store = try SQLiteStore(path: dir.path + "/takedown.sqlite", create: false)
+    let store = try openStore(database)
     #expect(try store.lookup(url)?.status == .cancelled)
     #expect(try store.lookup(url)?.checks == 0)
     #expect(try store.lookup(url)?.reports.count == 3)

@@ -13,10 +13,10 @@
 /// at a time (its connection limit would have capped it anyway), and a daemon frozen past its host
 /// lease may still start the few requests it had queued for that host when it wakes.
 ///
-/// The URLs of a host that another daemon holds are handed back (unchecked, `deferClaims`) until its
-/// lease ends, not skipped by the claim: a claim that skipped them would scan the whole due backlog of
-/// every leased host each time. The price is that a host's backlog is bounced once per lease period
-/// by the other daemons (one row update each), and a host that changes hands waits up to a minute.
+/// A claim skips the URLs of a host another daemon holds (or that asked everyone to wait), so the
+/// holder takes them; what a race lets through (a host taken between the claim's snapshot and `admit`)
+/// is handed back unchecked (`deferClaims`) until that lease ends. A daemon with nothing else due
+/// passes over a held host's due backlog at each claim (an index walk with a primary-key probe per row).
 ///
 /// For a store that one daemon has to itself (SQLite: the daemon holds the file lock), every call is
 /// answered by the store's defaults: everything is admitted, nothing is written.

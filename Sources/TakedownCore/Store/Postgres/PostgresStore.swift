@@ -182,10 +182,17 @@ public final class PostgresStore: TakedownStore {
     // nodes with one URL), leased until `until`. Setting next_check_at to the lease's end makes an
     // expired lease (a crash) due again by itself. A row another node claimed since this statement's
     // snapshot is re-read under the lock and no longer due, so it is skipped, never taken twice.
+    // URLs of a host another daemon holds (SharedHosts) or that asked everyone to wait are left for
+    // later: the holder takes them. (A host taken between this snapshot and SharedHosts.admit is
+    // handed back there.) The anti-join is one primary-key probe per due row it passes.
     let r = try connection.execute(
       """
       WITH due AS MATERIALIZED (
-        SELECT id FROM urls WHERE next_check_at <= $3 ORDER BY next_check_at LIMIT $4 FOR UPDATE SKIP LOCKED
+        SELECT id FROM urls WHERE next_check_at <= $3
+          AND NOT EXISTS (
+            SELECT 1 FROM host_leases h WHERE h.host = urls.host
+              AND ((h.lease_until > $3 AND h.holder IS DISTINCT FROM $1) OR h.paused_until > $3))
+        ORDER BY next_check_at LIMIT $4 FOR UPDATE SKIP LOCKED
       )
       UPDATE urls u SET lease_holder = $1, lease_until = $2, next_check_at = $2, attempt = u.attempt + 1
       FROM due WHERE u.id = due.id
