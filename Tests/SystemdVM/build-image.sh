@@ -28,7 +28,7 @@ packages=(
   systemd systemd-sysv dbus procps init-system-helpers kmod
   linux-image-amd64 initramfs-tools
   ca-certificates openssl python3 logrotate
-  libcurl4 libsqlite3-0
+  libcurl4 libsqlite3-0 libpq5
 )
 echo "debootstrap bookworm from $mirror"
 debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" bookworm "$root" "$mirror"

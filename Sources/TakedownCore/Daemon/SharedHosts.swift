@@ -15,7 +15,7 @@
 ///
 /// A claim skips the URLs of a host another daemon holds (or that asked everyone to wait), so the
 /// holder takes them; what a race lets through (a host taken between the claim's snapshot and `admit`)
-/// is handed back unchecked (`deferClaims`) until that lease ends. A daemon with nothing else due
+/// is handed back unchecked (`deferClaims`) for a second or two. A daemon with nothing else due
 /// passes over a held host's due backlog at each claim (an index walk with a primary-key probe per row).
 ///
 /// For a store that one daemon has to itself (SQLite: the daemon holds the file lock), every call is
@@ -68,7 +68,12 @@ final class SharedHosts {
     start.reserveCapacity(claimed.count)
     for c in claimed {
       if let w = blocked[c.host] {
-        wait.append((c, max(w.until, now + 1)))
+        // Held by another daemon: a claim raced its lease (the claim skips held hosts). Back in a second
+        // or two, when the claim will skip it again and its holder take it; waiting for the lease's end
+        // instead left such URLs a minute behind at every change of hands. A pause or the rate's spacing
+        // is waited out exactly.
+        let at = w.heldByOther ? min(w.until, now + 1_000 + Int64.random(in: 0...1_000)) : w.until
+        wait.append((c, max(at, now + 1)))
       } else {
         start.append(c)
         if hosts.contains(c.host) {
