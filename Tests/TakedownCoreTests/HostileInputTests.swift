@@ -420,7 +420,7 @@ func badPunycode(_ label: String) -> String {
 }
 
 
-/// SplitMix64 for the core tests (the end-to-end target has its own copy: test targets do not share code).
+/// SplitMix64 for the core tests: reproducible choices (the end-to-end target has its own copy: test targets do not share code).
 struct HostileRandom: RandomNumberGenerator {
   private var state: UInt64
   init(seed: UInt64) { state = seed }

@@ -149,7 +149,7 @@ import Testing
     }
     followerThread.start()
     DispatchQueue.concurrentPerform(iterations: writers) { n in
-      var random = SeededRandom(seed: UInt64(n + 1))
+      var random = HostileRandom(seed: UInt64(n + 1))
       for step in 0..<60 {
         // Each writer works on its own ten URLs: cancel, then reactivate, alternating.
         let id = Int64(n * 10 + Int.random(in: 1...10, using: &random))
@@ -167,19 +167,6 @@ import Testing
     let all = try RawSQL.ints(store, "SELECT id FROM events ORDER BY id")
     #expect(all.count == writers * 60 * 2)
     #expect(seen.withLock { Array($0.dropLast()) } == all)
-  }
-}
-
-/// A SplitMix64 generator: reproducible choices.
-struct SeededRandom: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }
 
