@@ -63,10 +63,13 @@ run: build
 	bash config/demo/run.sh
 
 # The tests also start a private PostgreSQL server (Tests/TestPostgres): the server package is theirs only.
+# The run takes 3-5 minutes; one still going after TEST_LIMIT seconds is a hang, and Tests/Watchdog
+# prints where every thread stood before it stops it (a red run that says why, not a silent CI timeout).
+TEST_LIMIT ?= 1800
 test: APT_PACKAGES += postgresql
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	bash Tests/Watchdog/bounded.sh $(TEST_LIMIT) $(SWIFT) test --skip-build
 
 bench: deps
 	bash benchmarks/run.sh

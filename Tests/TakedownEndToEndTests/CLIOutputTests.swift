@@ -26,7 +26,12 @@ import Testing
       p.standardInput = FileHandle.nullDevice
     }
     try p.run()
-    p.waitUntilExit()
+    if !awaitExit(p, within: .seconds(300)) {
+      Issue.record("takedownctl \(args) did not exit within 300 s: \(Hang.describe(pid: p.processIdentifier))")
+      kill(p.processIdentifier, SIGKILL)
+      _ = awaitExit(p, within: .seconds(20))
+      return Finished(status: -1, stdout: "", stderr: "")
+    }
     return Finished(
       status: p.terminationStatus, stdout: "", stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
   }

@@ -29,9 +29,7 @@ struct Finished {
 func run(_ path: String, _ args: [String], stdin: Data? = nil, in dir: TempDir, env: [String: String] = [:])
   throws -> Finished
 {
-  let p = try start(path, args, stdin: stdin, in: dir, env: env)
-  p.process.waitUntilExit()
-  return p.finish()
+  try start(path, args, stdin: stdin, in: dir, env: env).finish()
 }
 
 /// A process started in the background, with its output going to files in the test's directory.
@@ -46,8 +44,24 @@ final class Running: @unchecked Sendable {
   }
   var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
   var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
-  func finish() -> Finished {
-    process.waitUntilExit()
+  /// Waits for the process to end. No test waits forever: past `limit` the process is a hang, and a
+  /// hang is a test failure that names the program and shows where its threads stood (gdb), never a
+  /// CI job that stops only at its own timeout.
+  func finish(within limit: Duration = .seconds(300)) -> Finished {
+    if !awaitExit(process, within: limit) {
+      let pid = process.processIdentifier
+      Issue.record(
+        """
+        \(process.executableURL?.path ?? "?") \(process.arguments ?? []) did not exit within \(limit): killed.
+        \(Hang.describe(pid: pid))
+        stderr (end): \(stderr.suffix(4000))
+        """)
+      kill(pid, SIGKILL)
+      if !awaitExit(process, within: .seconds(20)) {
+        Issue.record("pid \(pid) did not go away after SIGKILL either: \(Hang.state(pid: pid))")
+        return Finished(status: -1, stdout: stdout, stderr: stderr)
+      }
+    }
     return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
   }
 }
