@@ -89,7 +89,8 @@ public final class PostgresCluster: @unchecked Sendable {
   /// The cluster runs with synchronous_commit off: a test that crashes the server and expects its
   /// commits to survive sets it on for its database (`ALTER DATABASE … SET synchronous_commit = on`).
   public func restart() throws {
-    try command("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "restart"])
+    try command("pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+    try start()
   }
 
   /// Stops the server (fast shutdown); `start()` brings it back.
@@ -97,8 +98,25 @@ public final class PostgresCluster: @unchecked Sendable {
     try command("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
   }
 
+  /// Starts the stopped server. After an immediate stop, a backend of the old server can outlive its
+  /// postmaster for a moment, and the new one then refuses to start ("pre-existing shared memory block is
+  /// still in use"): starting is retried until that passes, for at most 30 s; a failure shows the log.
   public func start() throws {
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
+    let log = directory + "/server.log"
+    let deadline = ContinuousClock.now + .seconds(30)
+    while true {
+      do {
+        try command("pg_ctl", ["-D", directory + "/data", "-l", log, "-o", serverOptions, "-w", "start"])
+        return
+      } catch Failure.command(let what, let status, let output) {
+        if ContinuousClock.now < deadline {
+          Thread.sleep(forTimeInterval: 0.2)
+          continue
+        }
+        let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").suffix(3000)
+        throw Failure.command(what, status, output + "\nserver.log (end):\n" + tail)
+      }
+    }
   }
 
   /// Stops the server for good and removes its directory (a private cluster, at the end of its test).
