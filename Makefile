@@ -92,10 +92,12 @@ install: $(INSTALL_BUILD) manual-tool
 	  "$(DESTDIR)$(MANDIR)/man8" "$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" \
 	  "$(DESTDIR)$(FISHCOMPDIR)" "$(DESTDIR)$(CONFDIR)"
 	install -m 0755 "$(BIN_DIR)/takedownd" "$(BIN_DIR)/takedownctl" "$(DESTDIR)$(BINDIR)/"
-	sed 's|^ExecStart=/usr/local/bin/takedownd |ExecStart=$(BINDIR)/takedownd |' systemd/takedownd.service \
+	sed 's|^\(Exec[A-Za-z]*\)=/usr/local/bin/takedownd |\1=$(BINDIR)/takedownd |' systemd/takedownd.service \
 	  >"$(DESTDIR)$(UNITDIR)/takedownd.service"
 	@grep -q '^ExecStart=$(BINDIR)/takedownd ' "$(DESTDIR)$(UNITDIR)/takedownd.service" || \
 	  { echo "systemd/takedownd.service: no 'ExecStart=/usr/local/bin/takedownd ' line to rewrite"; exit 1; }
+	@! grep -q '^Exec[A-Za-z]*=/usr/local/bin/' "$(DESTDIR)$(UNITDIR)/takedownd.service" || [ "$(BINDIR)" = /usr/local/bin ] || \
+	  { echo "systemd/takedownd.service: an Exec line still points at /usr/local/bin"; exit 1; }
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/takedownd.service"
 	"$(GENERATE_MANUAL)" "$(BIN_DIR)/takedownd" --section 8 $(if $(MAN_DATE),--date $(MAN_DATE)) \
 	  --output-directory "$(DESTDIR)$(MANDIR)/man8"

@@ -9,8 +9,8 @@ struct Enqueue: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Add reported URLs to the queue.",
     discussion: """
-      URLs come as arguments or, one per line, from --file (- for standard input). Blank lines are skipped;
-      lines starting with '#' (after any spaces) are comments. The file must be UTF-8. Every rejected line is reported on stderr with its line number; the valid lines are
+      URLs come as arguments or, one per line, from --file (- for standard input). Blank lines (and blank
+      arguments) are skipped; lines starting with '#' (after any spaces) are comments. The file must be UTF-8. Every rejected line is reported on stderr with its line number; the valid lines are
       still queued, and the exit code is then 65. Re-enqueuing a queued URL adds its report (a new
       campaign or notice) but never a second copy of the URL.
       """)
@@ -71,7 +71,13 @@ struct Enqueue: ParsableCommand {
       for (n, u) in urls.enumerated() {
         var bytes = Array(u.utf8)
         try bytes.withUnsafeMutableBufferPointer {
-          try importer.add(UnsafeBufferPointer($0), source: "argument \(n + 1)")
+          let arg = UnsafeBufferPointer($0)
+          // As in a file: blank arguments (a list read with `mapfile` or `xargs -d '\n'` whose last
+          // line is empty) and comments are not URLs to report.
+          switch Self.firstVisibleByte(arg) {
+          case nil, UInt8(ascii: "#"): return
+          default: try importer.add(arg, source: "argument \(n + 1)")
+          }
         }
       }
       if let file, let fd = input {

@@ -9,7 +9,8 @@ struct Takedownctl: ParsableCommand {
     abstract: "Enqueue reported URLs and read what takedownd found.",
     subcommands: [
       Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
-      Report.self, Evidence.self, Cancel.self, Reactivate.self, Nodes.self, Copy.self,
+      Report.self, Evidence.self, Cancel.self, Reactivate.self, Recheck.self, Check.self, ConfigCommand.self, Nodes.self,
+      Copy.self,
     ])
 
   /// ArgumentParser's `main`, plus the one check of standard output every command gets: whatever a
@@ -17,7 +18,14 @@ struct Takedownctl: ParsableCommand {
   static func main() {
     var status: Int32 = 0
     do {
-      var command = try parseAsRoot()
+      let arguments: [String]
+      do {
+        arguments = try GlobalOptions.rewrite(Array(CommandLine.arguments.dropFirst()), root: Takedownctl.self)
+      } catch {
+        printError("takedownctl: \(error)")
+        Glibc.exit(SysExit.usage.rawValue)
+      }
+      var command = try parseAsRoot(arguments)
       try command.run()
     } catch is Output.Failed {
       // `finish` says what failed.

@@ -29,22 +29,30 @@ struct Takedownd: AsyncParsableCommand {
   @Flag(name: .long, help: "Check everything that is due (again while anything is due), print the summary, exit.")
   var once = false
 
+  @Flag(
+    name: .customLong("check-config"),
+    help: "Validate the configuration (--config FILE, else the built-in defaults), print the effective settings and exit: 0 when valid, 78 with every problem when not. Nothing is opened or started (the unit's ExecReload= runs it before the SIGHUP)."
+  )
+  var checkConfig = false
+
+  @Flag(name: .long, help: "With --check-config: print nothing when the configuration is valid.")
+  var quiet = false
+
+  func validate() throws {
+    if checkConfig && once { throw ValidationError("--check-config and --once cannot be combined") }
+    if quiet && !checkConfig { throw ValidationError("--quiet goes with --check-config") }
+  }
+
   func run() async throws {
     // Until the reload handler is installed, a SIGHUP (logrotate, an eager operator) must not kill us.
     signal(SIGHUP, SIG_IGN)
-    let cfg: Config
-    do {
-      cfg = try config.map { try ConfigLoader.load(path: $0) } ?? Config()
-    } catch {
-      // Logging's level comes from this config, so it is not bootstrapped yet. The problems still go
-      // through the journal handler (on stderr, where a terminal expects them): under systemd each line
-      // then carries its <3> priority and `journalctl -p warning` shows it (issue 21).
-      let early = Logger(label: "takedownd") { JournalLogHandler(label: $0, level: .info, fd: 2) }
-      let problems = (error as? ConfigError).map { e in e.problems.map { (e.file, $0) } } ?? [(config ?? "", "\(error)")]
-      for (file, problem) in problems {
-        early.error("bad configuration", metadata: ["file": "\(file)", "problem": "\(problem)"])
-      }
-      throw ExitCode(78)
+    let cfg = try loadConfig()
+    if checkConfig {
+      guard !quiet else { return }
+      var shown = cfg
+      if let db { shown.database = db }
+      print(ConfigReport.header(path: config, databaseFlag: db != nil) + shown.renderedTOML(), terminator: "")
+      return
     }
     let level = Logger.Level(rawValue: cfg.log.level) ?? .info
     JournalLogHandler.level = level
@@ -125,6 +133,25 @@ struct Takedownd: AsyncParsableCommand {
       o.password = password
       let store = try StoreOpener.open(path, o)
       print(try SummaryReport.load(from: store, now: Timestamp.nowMs()).text)
+    }
+  }
+}
+
+extension Takedownd {
+  /// The configuration, or every problem logged and exit 78 (also for --check-config: the same lines).
+  func loadConfig() throws -> Config {
+    do {
+      return try config.map { try ConfigLoader.load(path: $0) } ?? Config()
+    } catch {
+      // Logging's level comes from this config, so it is not bootstrapped yet. The problems still go
+      // through the journal handler (on stderr, where a terminal expects them): under systemd each line
+      // then carries its <3> priority and `journalctl -p warning` shows it (issue 21).
+      let early = Logger(label: "takedownd") { JournalLogHandler(label: $0, level: .info, fd: 2) }
+      let problems = (error as? ConfigError).map { e in e.problems.map { (e.file, $0) } } ?? [(config ?? "", "\(error)")]
+      for (file, problem) in problems {
+        early.error("bad configuration", metadata: ["file": "\(file)", "problem": "\(problem)"])
+      }
+      throw ExitCode(78)
     }
   }
 }

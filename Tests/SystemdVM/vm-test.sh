@@ -175,9 +175,14 @@ systemctl reload "$unit"
 check reload.good-config-applied wait_until 60 journal_has "$cur" 'configuration reloaded.*concurrency=40'
 echo 'bogus_key = 1' >>"$conf"
 cur=$(cursor)
-systemctl reload "$unit"
-check reload.broken-config-refused-at-err wait_until 60 journal_has "$cur" 'reload refused' 3
-check journal.warning-filter-shows-the-refused-reload bash -c "journalctl -u $unit -q -o cat -p warning | grep 'reload refused' >/dev/null"
+# ExecReload= runs takedownd --check-config first: the reload fails and no SIGHUP is sent.
+check reload.broken-config-fails-the-reload bash -c "! systemctl reload $unit"
+check reload.broken-config-refused-at-err wait_until 60 journal_has "$cur" 'bad configuration.*bogus_key' 3
+check journal.warning-filter-shows-the-refused-reload bash -c "journalctl -u $unit -q -o cat -p warning | grep 'bad configuration' >/dev/null"
+# Sent by hand, the SIGHUP is still refused by the daemon itself.
+cur=$(cursor)
+kill -HUP "$(prop MainPID)"
+check reload.sighup-with-broken-config-refused wait_until 60 journal_has "$cur" 'reload refused' 3
 check reload.daemon-kept-running bash -c "[ \"\$(systemctl show -P MainPID $unit)\" = $pid ] && systemctl is-active --quiet $unit"
 # Writing commands refuse a broken config (exit 78): name the database instead.
 enqueue gone 11 11 --db "$db" >/dev/null

@@ -17,14 +17,16 @@ import Testing
     return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 
-  /// The unit with ExecStart= pointing at `binary`, written as takedownd.service into `dir`:
+  /// The unit with ExecStart= (and the takedownd ExecReload=) pointing at `binary`, written as takedownd.service into `dir`:
   /// verify refuses an ExecStart= whose program does not exist.
   static func unitCopy(from source: String = unitPath, execStart binary: String, in dir: TempDir) throws -> String {
     let text = try String(contentsOfFile: source, encoding: .utf8)
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-      guard line.hasPrefix("ExecStart=") else { return String(line) }
-      let args = line.dropFirst("ExecStart=".count).split(separator: " ", maxSplits: 1)
-      return "ExecStart=\(binary) \(args.count > 1 ? String(args[1]) : "")"
+      // ExecStart= and the ExecReload= that checks the configuration first both run takedownd.
+      guard let key = ["ExecStart=", "ExecReload="].first(where: { line.hasPrefix($0) }) else { return String(line) }
+      let args = line.dropFirst(key.count).split(separator: " ", maxSplits: 1)
+      guard args.first?.hasSuffix("/takedownd") == true else { return String(line) }
+      return "\(key)\(binary) \(args.count > 1 ? String(args[1]) : "")"
     }
     let path = dir.path + "/takedownd.service"
     try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -49,7 +51,11 @@ import Testing
     #expect(s["Type"] == ["notify"])
     #expect(s["NotifyAccess"] == ["main"])
     #expect(s["WatchdogSec"] == ["60s"])
-    #expect(s["ExecReload"] == ["/bin/kill -HUP $MAINPID"])
+    // A broken configuration fails the reload before any SIGHUP is sent (takedownd --check-config).
+    #expect(
+      s["ExecReload"] == [
+        "/usr/local/bin/takedownd --check-config --quiet --config /etc/takedown/takedown.toml", "/bin/kill -HUP $MAINPID",
+      ])
     #expect(s["Restart"] == ["on-failure"])
     #expect(s["DynamicUser"] == ["yes"])
     #expect(s["StateDirectory"] == ["takedownd"])
@@ -137,12 +143,14 @@ import Testing
       let mode = (attrs[.posixPermissions] as? Int ?? 0) & 0o777
       #expect(mode == (executable ? 0o755 : 0o644), "\(path) has mode \(String(mode, radix: 8))")
     }
-    // The installed unit is the repository's with ExecStart= at PREFIX/bin, and nothing else changed.
+    // The installed unit is the repository's with ExecStart= and ExecReload= at PREFIX/bin, and nothing
+    // else changed.
     let unit = try String(contentsOfFile: destdir + "/usr/lib/systemd/system/takedownd.service", encoding: .utf8)
     let source = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
     #expect(
-      unit == source.replacingOccurrences(
-        of: "ExecStart=/usr/local/bin/takedownd ", with: "ExecStart=/usr/bin/takedownd "))
+      unit == source.replacingOccurrences(of: "ExecStart=/usr/local/bin/takedownd ", with: "ExecStart=/usr/bin/takedownd ")
+        .replacingOccurrences(of: "ExecReload=/usr/local/bin/takedownd ", with: "ExecReload=/usr/bin/takedownd "))
+    #expect(unit.contains("\nExecReload=/usr/bin/takedownd --check-config --quiet --config /etc/takedown/takedown.toml\n"))
     #expect(unit.contains("\nExecStart=/usr/bin/takedownd --config /etc/takedown/takedown.toml\n"))
     #expect(
       try String(contentsOfFile: destdir + "/etc/takedown/takedown.toml", encoding: .utf8)

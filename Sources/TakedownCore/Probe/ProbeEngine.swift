@@ -597,6 +597,7 @@ public final class ProbeEngine: @unchecked Sendable {
       bodySHA256: t.method == .head ? nil : SHA256.hex(sha.finalize()), headers: t.capture.headers,
       redirectChain: t.capture.hops, matched: verdict.matched, rule: rule.label)
     r.retryAfterAt = retryAfterMs.map { checkedAt + $0 }
+    r.bodyTruncated = t.capped
     return r
   }
 

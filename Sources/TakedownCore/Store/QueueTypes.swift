@@ -92,6 +92,8 @@ public struct ProbeResult: Sendable {
   public var evidence = CheckEvidence()
   /// The server's Retry-After, as the wall-clock ms before which the URL must not be checked again.
   public var retryAfterAt: Int64?
+  /// The body was cut at `max_body_bytes` (the bytes, hash and markers cover only what was read).
+  public var bodyTruncated = false
   public init(
     claim: ClaimedURL, checkedAt: Int64, observation: Observation, reason: Reason, httpStatus: Int?,
     curlCode: Int32, finalURL: String?, redirects: Int, remoteIP: String?, timings: CheckTimings, bytes: Int64

@@ -22,6 +22,10 @@ public protocol TakedownStore: CheckQueue {
   func cancel(id: Int64, now: Int64) throws -> Bool
   /// Undoes `cancel`: the URL becomes pending and due now (an event like any other).
   func reactivate(id: Int64, now: Int64) throws -> ReactivateOutcome
+  /// Makes the selected URLs due now (`takedownctl recheck`), so the daemon checks them at its next turn.
+  /// Cancelled URLs and URLs a daemon holds a live lease on (being checked right now) are left alone and
+  /// counted; no event is recorded, because the status does not change (events are status changes).
+  func recheck(_ selection: RecheckSelection, now: Int64) throws -> RecheckCounts
   /// Stores one summary row.
   func recordSummary(_ s: StoredSummary) throws
   /// Before a large enqueue or import (SQLite: a large page cache).
@@ -120,6 +124,39 @@ extension TakedownStore {
   }
   public func summaryFigures(_ f: ReportFilter, now: Int64) throws -> ReportFigures {
     try summaryFigures(f, now: now, topHosts: 10)
+  }
+}
+
+/// Which URLs `recheck` makes due. Every condition given must hold, as `list`'s filters combine; an
+/// empty selection (nothing given) matches every URL.
+public struct RecheckSelection: Sendable, Equatable {
+  /// These URLs only (by id); nil: any.
+  public var ids: [Int64]?
+  public var status: URLStatus?
+  /// Normalized like `list --host`.
+  public var host: String?
+  /// URLs with at least one report in this campaign.
+  public var campaign: String?
+  public init(ids: [Int64]? = nil, status: URLStatus? = nil, host: String? = nil, campaign: String? = nil) {
+    self.ids = ids
+    self.status = status
+    self.host = host
+    self.campaign = campaign
+  }
+}
+
+/// What `recheck` did.
+public struct RecheckCounts: Sendable, Equatable {
+  /// Matching URLs that are now due (some may have been due already).
+  public var madeDue = 0
+  /// Matching URLs under a live lease (a daemon is checking them now): left alone.
+  public var leased = 0
+  /// Matching cancelled URLs: left alone (`reactivate` brings them back).
+  public var cancelled = 0
+  public init(madeDue: Int = 0, leased: Int = 0, cancelled: Int = 0) {
+    self.madeDue = madeDue
+    self.leased = leased
+    self.cancelled = cancelled
   }
 }
 
