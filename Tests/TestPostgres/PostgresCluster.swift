@@ -56,7 +56,7 @@ public final class PostgresCluster: @unchecked Sendable {
     serverOptions =
       "-k \(directory) -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
       + "-c max_connections=200"
-    try command("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", serverOptions, "-w", "start"])
+    try start()
     startWatcher()
     let dir = directory
     let ctl = binDirectory + "/pg_ctl"
@@ -98,7 +98,7 @@ public final class PostgresCluster: @unchecked Sendable {
     try command("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
   }
 
-  /// Starts the stopped server. After an immediate stop, a backend of the old server can outlive its
+  /// Starts the server (first at creation, then after a stop). After an immediate stop, a backend of the old server can outlive its
   /// postmaster for a moment, and the new one then refuses to start ("pre-existing shared memory block is
   /// still in use"): starting is retried until that passes, for at most 30 s; a failure shows the log.
   public func start() throws {
