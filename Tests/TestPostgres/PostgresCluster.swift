@@ -147,6 +147,10 @@ public final class PostgresCluster: @unchecked Sendable {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, wait ? outPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    // Nothing else of the test process goes with it: the postmaster inherits what pg_ctl has, and a test
+    // process holding hundreds of sockets left it too few descriptors to start ("System allows 20, we
+    // need at least 58"). glibc has closefrom as a spawn action since 2.34; Swift's Glibc does not import it.
+    if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
     let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
@@ -160,6 +164,13 @@ public final class PostgresCluster: @unchecked Sendable {
     let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     return (exitCode, output)
   }
+
+  private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+  private static let addCloseFrom: AddCloseFrom? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    else { return nil }
+    return unsafeBitCast(symbol, to: AddCloseFrom.self)
+  }()
 
   private static func run(_ path: String, _ args: [String], what: String) throws {
     let (status, output) = try spawn(path, args)
