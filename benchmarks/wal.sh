@@ -51,7 +51,7 @@ checks_at() { sqlite3 "$db" 'SELECT count(*) FROM checks' 2>/dev/null || echo 0;
 c0=$(checks_at)
 log "daemon is recording; export starts"
 t0=$(date +%s%N)
-"$BIN_DIR/takedownctl" export --config "$work/takedown.toml" --format csv -o /dev/null &
+"$BIN_DIR/takedownctl" export --config "$work/takedown.toml" --format csv -o /dev/null >&2 &
 export_pid=$!
 peak=0
 while kill -0 "$export_pid" 2>/dev/null; do

@@ -14,8 +14,8 @@ import Foundation
 /// are taken in that same transaction: the copy must hold exactly them.
 ///
 /// Why the backup API rather than `VACUUM INTO`: both read one snapshot and neither stalls the writer,
-/// but VACUUM INTO rebuilds every table and index (about 3x the CPU here on a million-URL queue, see
-/// README *Backups*), while the backup API copies pages as they are.
+/// but VACUUM INTO rebuilds every table and index (twice the time and the CPU on a million-URL queue
+/// here, see README *Backups*), while the backup API copies pages as they are.
 struct SQLiteBackup {
   let path: String
   let pagesPerStep: Int32
