@@ -186,3 +186,27 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: dir.path + "/b.dump"))
   }
 }
+
+extension BackupEndToEndTests {
+  /// A database that is damaged (here: a check row whose URL is gone, written by a connection without
+  /// foreign keys) gives a copy that fails foreign_key_check: exit 65, and no backup file.
+  @Test func aDamagedSQLiteDatabaseFailsVerification() throws {
+    let dir = TempDir()
+    let config = try writeConfig(in: dir)
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "http://127.0.0.1:9/a"], in: dir).status == 0)
+    let raw = try SQLiteConnection(path: dir.path + "/takedown.sqlite")
+    try raw.execute("PRAGMA foreign_keys = OFF")
+    try raw.execute(
+      """
+      INSERT INTO checks(url_id, attempt, checked_at, observed, status, reason, curl_code, holder)
+      VALUES (424242, 1, 0, 'online', 'online', 'http_200', 0, 'nobody')
+      """)
+    let file = dir.path + "/damaged.bak"
+    let r = try run(Binaries.takedownctl, ["backup", "--config", config, file], in: dir)
+    #expect(r.status == 65, "\(r.stdout)\(r.stderr)")
+    #expect(r.stderr.contains("foreign_key_check") && r.stderr.contains("checks"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: file))
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+  }
+}
