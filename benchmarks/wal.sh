@@ -8,7 +8,9 @@
 # the rest 200); takedownd checks them with concurrency 100 (every check a status change: evidence,
 # event, tallies: the heaviest writes there are). Once it has recorded its first checks,
 # `takedownctl export` streams every report (N_URLS rows) from one read snapshot to /dev/null. The -wal
-# file's size is sampled every 50 ms throughout. Prints one line of figures (KEY=VALUE) on stdout.
+# file's size is sampled every 50 ms throughout. Then (8b) the daemon's checks/s alone, during
+# `takedownctl backup`, and during sqlite3's `VACUUM INTO` of the same queue.
+# Prints one line of figures (KEY=VALUE) on stdout.
 set -euo pipefail
 BIN_DIR=${1:?usage: wal.sh BIN_DIR [N_URLS]}
 N=${2:-1000000}
@@ -71,6 +73,22 @@ for _ in $(seq 600); do   # up to 30 s
 done
 final=$(wal_size)
 c2=$(checks_at)
+
+# 8b: does a backup slow the daemon down? Its checks/s over 3 s alone, then while `takedownctl backup`
+# runs (backup API + verification), then while sqlite3's VACUUM INTO copies the same queue.
+rate_while() {  # command...: sets RATE (the daemon's checks/s while the command ran) and RATE_S (its seconds)
+  local a b t0 t1
+  a=$(checks_at); t0=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || RATE_S=failed
+  t1=$(date +%s%N); b=$(checks_at)
+  [[ "${RATE_S:-}" == failed ]] || RATE_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+  RATE=$(awk -v n=$((b - a)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / ((b - a) / 1e9) }')
+}
+RATE_S=""; rate_while sleep 3; alone=$RATE
+RATE_S=""; rate_while "$BIN_DIR/takedownctl" backup --config "$work/takedown.toml" "$work/backup.sqlite"
+during_backup=$RATE; backup_s=$RATE_S
+RATE_S=""; rate_while sqlite3 "$db" "VACUUM INTO '$work/vacuum.sqlite'"
+during_vacuum=$RATE; vacuum_s=$RATE_S
 kill -TERM "$daemon"
 wait "$daemon" || true
-echo "urls=$N export_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') checks_during_export=$((c1 - c0)) wal_peak_mb=$(awk -v s="$peak" 'BEGIN { printf "%.1f", s / 1048576 }') wal_back_under_limit_ms=$back_ms wal_after_mb=$(awk -v s="$final" 'BEGIN { printf "%.1f", s / 1048576 }') limit_mb=$LIMIT_MB checks_total=$c2"
+echo "urls=$N export_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }') checks_during_export=$((c1 - c0)) wal_peak_mb=$(awk -v s="$peak" 'BEGIN { printf "%.1f", s / 1048576 }') wal_back_under_limit_ms=$back_ms wal_after_mb=$(awk -v s="$final" 'BEGIN { printf "%.1f", s / 1048576 }') limit_mb=$LIMIT_MB checks_total=$c2 checks_per_s_alone=$alone checks_per_s_during_backup=$during_backup backup_s=$backup_s checks_per_s_during_vacuum_into=$during_vacuum vacuum_into_s=$vacuum_s"
