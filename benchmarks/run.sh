@@ -1117,6 +1117,9 @@ scenario_wal() {
   add_row "8 WAL beside export" "takedownd + takedownctl export" "${f[urls]}" "${f[export_s]}" "-" "-" \
     "WAL peak ${f[wal_peak_mb]} MB" "back under ${f[limit_mb]} MB after the reader" "$pass" \
     "${f[checks_during_export]} checks recorded during the export; back under the limit ${f[wal_back_under_limit_ms]} ms after it, ${f[wal_after_mb]} MB"
+  add_row "8b backup beside the daemon" "takedownctl backup" "${f[urls]}" "${f[backup_s]}" "-" "-" \
+    "daemon ${f[checks_per_s_during_backup]}/s vs ${f[checks_per_s_alone]}/s alone" "informative" "-" \
+    "sqlite3 VACUUM INTO: ${f[vacuum_into_s]} s, daemon ${f[checks_per_s_during_vacuum_into]}/s meanwhile"
 }
 
 scenarios_456() {
