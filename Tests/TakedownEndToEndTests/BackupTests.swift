@@ -201,6 +201,12 @@ extension BackupEndToEndTests {
       INSERT INTO checks(url_id, attempt, checked_at, observed, status, reason, curl_code, holder)
       VALUES (424242, 1, 0, 'online', 'online', 'http_200', 0, 'nobody')
       """)
+    // A SQLite file that holds no queue at all is not takedown's.
+    let other = dir.path + "/other.sqlite"
+    try SQLiteConnection(path: other).execute("PRAGMA user_version = 7; CREATE TABLE t(x); DROP TABLE t")
+    let notOurs = try run(Binaries.takedownctl, ["backup", "--db", other, dir.path + "/other.bak"], in: dir)
+    #expect(notOurs.status == 78, "\(notOurs.stderr)")
+    #expect(notOurs.stderr.contains("not a takedown database"), "\(notOurs.stderr)")
     let file = dir.path + "/damaged.bak"
     let r = try run(Binaries.takedownctl, ["backup", "--config", config, file], in: dir)
     #expect(r.status == 65, "\(r.stdout)\(r.stderr)")

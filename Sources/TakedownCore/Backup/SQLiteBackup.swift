@@ -52,6 +52,10 @@ struct SQLiteBackup {
     try source.execute("BEGIN")
     defer { if source.inTransaction { try? source.execute("ROLLBACK") } }
     let tables = try Self.tables(source)
+    // A SQLite file with no tables at all passes schemaIsBehind (a queue not created yet).
+    guard tables.contains("schema_migrations") else {
+      throw BackupError(.config, StoreError.notADatabase(path, "it has no schema_migrations table").description)
+    }
     var counts: [(name: String, rows: Int64)] = []
     for t in tables { counts.append((t, try source.scalar("SELECT count(*) FROM \(Self.quoted(t))") ?? 0)) }
     let schema = try Self.schemaVersion(source)
