@@ -13,6 +13,8 @@
 #   7. PostgreSQL       a private PostgreSQL cluster (issue 13): 7a keep-alive checks/s and 7b enqueue
 #                       of N_ENQUEUE URLs, PostgreSQL vs SQLite in the same run (target <= 1.5x), and
 #                       7c three daemons on one PostgreSQL queue: total checks/s, conflicts
+#   8. WAL              the SQLite WAL's peak while `takedownctl export` of 1,000,000 rows runs beside a
+#                       daemon at full speed, and whether it is back under journal_size_limit after (wal.sh)
 #
 # All traffic goes to servers this script starts on 127.0.0.1; a trap stops them on exit.
 #
@@ -20,7 +22,7 @@
 #   BENCH_QUICK=1        reduced sizes (2,000 URLs, 100,000 enqueued): a smoke check in about a minute
 #   BIN_DIR=DIR          use the release binaries already built in DIR (no build)
 #   SWIFT_BUILD_FLAGS    extra flags for `swift build -c release` (e.g. "--scratch-path .build-bench")
-#   BENCH_ONLY="1 2"     run only these scenarios (1-7; 5 and 6 need 4)
+#   BENCH_ONLY="1 2"     run only these scenarios (1-8; 5 and 6 need 4)
 #   BENCH_REPEATS=N      rounds of scenarios 1-3, median reported (default 3; 1 with BENCH_QUICK)
 #   NGINX_WORKERS=N      nginx worker processes (default 1)
 #   RUN_TIMEOUT=SECONDS  limit for any one measured command (default 120)
@@ -1086,6 +1088,7 @@ main() {
     run_scenario "4-6 enqueue, summary, memory" scenarios_456
   fi
   wanted 7 && run_scenario "7 PostgreSQL" scenario_postgres
+  wanted 8 && run_scenario "8 WAL" scenario_wal
 
   local report="$RESULTS_DIR/latest.md"
   {
@@ -1098,6 +1101,26 @@ main() {
 }
 
 wanted() { [[ -z "${BENCH_ONLY:-}" || " $BENCH_ONLY " == *" $1 "* ]]; }
+
+# Scenario 8 lives in its own script (benchmarks/wal.sh): the WAL's peak while an export of every
+# report runs beside a daemon at full speed, and how soon after it the WAL is back under the limit.
+scenario_wal() {
+  local n=1000000 out
+  [[ "$QUICK" == 1 ]] && n=100000
+  out="$(bash "$BENCH_DIR/wal.sh" "$BIN_DIR" "$n" 2>"$RESULTS_DIR/logs/wal.log")"
+  log "8 WAL: $out"
+  local -A f
+  local kv
+  for kv in $out; do f[${kv%%=*}]=${kv#*=}; done
+  local pass=PASS
+  [[ "${f[wal_back_under_limit_ms]}" == -1 ]] && pass=FAIL
+  add_row "8 WAL beside export" "takedownd + takedownctl export" "${f[urls]}" "${f[export_s]}" "-" "-" \
+    "WAL peak ${f[wal_peak_mb]} MB" "back under ${f[limit_mb]} MB after the reader" "$pass" \
+    "${f[checks_during_export]} checks recorded during the export; back under the limit ${f[wal_back_under_limit_ms]} ms after it, ${f[wal_after_mb]} MB"
+  add_row "8b backup beside the daemon" "takedownctl backup" "${f[urls]}" "${f[backup_s]}" "-" "-" \
+    "daemon ${f[checks_per_s_during_backup]}/s vs ${f[checks_per_s_alone]}/s alone" "informative" "-" \
+    "sqlite3 VACUUM INTO: ${f[vacuum_into_s]} s, daemon ${f[checks_per_s_during_vacuum_into]}/s meanwhile"
+}
 
 scenarios_456() {
   # DAEMON_RSS of scenarios 1-3 was collected in their subshells: read it back from their logs' rows.

@@ -34,6 +34,8 @@ public final class PostgresCluster: @unchecked Sendable {
   public let directory: String
   public var socketDirectory: String { directory }
   let binDirectory: String
+  /// The server's binaries (psql, pg_dump, pg_restore of the same version).
+  public var binDirectoryPath: String { binDirectory }
   let runAs: String?
   private var nextDatabase = 0
   /// The server's options (its socket, no TCP): `start()` after `stopServer()` must give the same.

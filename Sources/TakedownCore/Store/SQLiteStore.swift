@@ -61,6 +61,13 @@ public final class SQLiteStore: TakedownStore {
     // UPDATE of urls under the summary triggers) in memory: on disk they were ~12 temp-file writes per
     // check, a third of the daemon's CPU in the keep-alive benchmark.
     try db.execute("PRAGMA temp_store = MEMORY")
+    // A long reader (an export of a million rows) keeps checkpoints from passing its snapshot, so the WAL
+    // grows while it reads. Once it is gone, the next automatic checkpoint (every 1000 pages, SQLite's
+    // default, set here so it holds whatever a build defaults to) copies everything back and the
+    // following commit starts the WAL over; journal_size_limit then truncates the file to this size
+    // instead of leaving it at its peak for ever (README *WAL*).
+    try db.execute("PRAGMA wal_autocheckpoint = 1000")
+    try db.execute("PRAGMA journal_size_limit = \(Self.walSizeLimit)")
     if behind { try db.migrate() }
     if checker { try db.setTriggers(false) }
   }
@@ -89,6 +96,12 @@ public final class SQLiteStore: TakedownStore {
     try c.execute("PRAGMA temp_store = MEMORY")
     return try schemaIsBehind(c) ? nil : c
   }
+
+  /// The size the WAL file is truncated back to once a checkpoint has emptied it (`journal_size_limit`).
+  public static let walSizeLimit = 16 << 20
+
+  /// The migrations this binary knows, oldest first: a database migrated by it holds exactly these.
+  public static var migrationNames: [String] { Migrations.all.map(\.name) }
 
   /// Whether this binary's migrations are not all applied yet. Throws for a database that is not
   /// takedown's (tables, but no schema_migrations) or that holds a migration this binary does not know.
