@@ -9,7 +9,7 @@ struct Takedownctl: ParsableCommand {
     abstract: "Enqueue reported URLs and read what takedownd found.",
     subcommands: [
       Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
-      Report.self, Evidence.self, Cancel.self, Reactivate.self, Nodes.self, Copy.self,
+      Report.self, Evidence.self, Cancel.self, Reactivate.self, Nodes.self, Copy.self, Prune.self,
     ])
 
   /// ArgumentParser's `main`, plus the one check of standard output every command gets: whatever a
