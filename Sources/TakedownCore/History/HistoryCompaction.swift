@@ -67,6 +67,10 @@ public final class HistoryCompaction {
     public var transactions = 0
     /// The longest compaction transaction, from BEGIN to COMMIT, in µs (the write lock's longest hold).
     public var longestTransactionUs: Int64 = 0
+    /// Transactions that held the write lock longer than 50 ms (a loaded machine's scheduler included).
+    public var transactionsOver50ms = 0
+    /// Of which the longest space reclaim (SQLite `incremental_vacuum`, a statement of its own), in µs.
+    public var longestReclaimUs: Int64 = 0
     public init() {}
   }
 
@@ -106,11 +110,14 @@ public final class HistoryCompaction {
       deleted = try s.historyWrite { try thin(s, bucketMs: 86_400_000, before: now - config.summariesDailyAfterMs, next: nil) }
     }
     totals.transactions += 1
-    totals.longestTransactionUs = max(totals.longestTransactionUs, Self.monotonicUs() - started)
+    let took = Self.monotonicUs() - started
+    totals.longestTransactionUs = max(totals.longestTransactionUs, took)
+    if took > 50_000 { totals.transactionsOver50ms += 1 }
     if deleted > 0 && !dryRun {
       let t = Self.monotonicUs()
       totals.pagesFreed += try s.reclaimSpace()
-      totals.longestTransactionUs = max(totals.longestTransactionUs, Self.monotonicUs() - t)
+      totals.longestReclaimUs = max(totals.longestReclaimUs, Self.monotonicUs() - t)
+      totals.longestTransactionUs = max(totals.longestTransactionUs, totals.longestReclaimUs)
     }
   }
 
