@@ -49,12 +49,14 @@ import Testing
     let done = try waitUntil(timeout: .seconds(60)) {
       let folds = try store.folds(urlID: id)
       let checks = try store.history(urlID: id)
-      return folds.first?.count == 38 && checks.last.map { $0.checkedAt >= started } == true
+      let logged = (daemon.stdout + daemon.stderr).contains("history compacted")
+      return logged && folds.first?.count == 38 && checks.last.map { $0.checkedAt >= started } == true
     }
     #expect(done, "\(daemon.stderr)")
     let stopped = daemon.terminate()
     #expect(stopped.status == 0, "\(stopped.stderr)")
-    #expect(stopped.stdout.contains("history compacted") || stopped.stderr.contains("history compacted"))
+    // The round's line: this URL's 38 checks.
+    #expect((stopped.stdout + stopped.stderr).contains("checks.folded=38"), "\(stopped.stdout)\n\(stopped.stderr)")
     let checks = try store.history(urlID: id)
     // The first and the last of the old run, and the daemon's own check.
     #expect(checks.count == 3)
