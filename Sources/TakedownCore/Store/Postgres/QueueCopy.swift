@@ -70,6 +70,14 @@ public struct QueueCopy {
         ("unreachable", .int), ("reappeared", .int), ("cancelled", .int), ("newly_taken_down", .int),
         ("newly_reappeared", .int), ("due", .int),
       ]),
+    // Bounded history: the notes that stand in for folded checks, and where compaction goes on.
+    Table(
+      name: "check_folds",
+      columns: [
+        ("id", .int), ("url_id", .int), ("first_at", .int), ("last_at", .int), ("folded", .int), ("observed", .text),
+        ("status", .text), ("reason", .text), ("http_status", .int),
+      ]),
+    Table(name: "history_marks", columns: [("url_id", .int), ("attempt", .int)]),
     Table(name: "daemon_state", columns: [("key", .text), ("value", .int)]),
   ]
 
