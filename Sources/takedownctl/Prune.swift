@@ -44,6 +44,8 @@ struct Prune: ParsableCommand {
           ("checks_folded", .int(Int64(t.checksFolded))), ("fold_notes_written", .int(Int64(t.foldsWritten))),
           ("summaries_thinned", .int(Int64(t.summariesThinned))), ("transactions", .int(Int64(t.transactions))),
           ("longest_transaction_ms", .double(Double(t.longestTransactionUs) / 1000)),
+          ("longest_transaction_cpu_ms", .double(Double(t.longestTransactionCpuUs) / 1000)),
+          ("transactions_over_50ms", .int(Int64(t.transactionsOver50ms))),
           ("bytes_before", .int(before.total)), ("bytes_after", .int(after.total)),
           ("free_bytes_after", after.free.map { .int($0) } ?? .null), ("vacuumed", .bool(vacuumed)),
         ]).rendered(pretty: true))
@@ -55,7 +57,8 @@ struct Prune: ParsableCommand {
         + " \(dryRun ? "would thin" : "thinned") \(t.summariesThinned) summaries; checks younger than "
         + DurationParser.format(ms: cfg.history.keepAllForMs) + " untouched")
     Output.line(
-      "\(t.transactions) transactions, the longest \(String(format: "%.1f", Double(t.longestTransactionUs) / 1000)) ms")
+      "\(t.transactions) transactions, the longest \(String(format: "%.1f", Double(t.longestTransactionUs) / 1000)) ms"
+        + " (\(String(format: "%.1f", Double(t.longestTransactionCpuUs) / 1000)) ms of CPU), \(t.transactionsOver50ms) over 50 ms")
     var space = "storage: \(before.total) bytes before, \(after.total) after"
     if let free = after.free { space += " (\(free) bytes free inside, reused before the file grows)" }
     if dryRun { space += "; nothing changed" }

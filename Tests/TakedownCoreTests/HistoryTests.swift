@@ -198,18 +198,22 @@ import Testing
     }
     let round = HistoryCompaction(config: self.config(keepAllForDays: 30))
     round.urlBatch = 7
+    // Each URL's 20 old checks over several steps: its backlog goes on from its mark.
+    round.rowLimit = 6
     var steps = 0
     while !round.finished {
       try store.compactHistory(round, now: 60 * Self.day)
       steps += 1
-      try #require(steps < 100)
+      try #require(steps < 1000)
     }
-    // 30 URLs 7 at a time, then one empty read, then the two summary levels.
-    #expect(steps >= 5 + 2)
+    // 30 URLs, each in 4 steps of at most 6 rows, then one empty read, then the two summary levels.
+    #expect(steps >= 30 * 4 + 3)
+    #expect(round.totals.urlsExamined == 30 && round.totals.urlsTouched == 30)
     // Each URL: its first and its last check stay, the 18 between are one note.
     #expect(round.totals.checksFolded == 30 * 18)
     #expect(try RawSQL.int(store, "SELECT count(*) FROM checks") == 30 * 2)
     #expect(try RawSQL.int(store, "SELECT count(*) FROM check_folds") == 30)
+    #expect(try RawSQL.int(store, "SELECT sum(folded) FROM check_folds") == 30 * 18)
   }
 
   @Test func aNewSQLiteFileReusesSpaceAndStopsGrowing() throws {

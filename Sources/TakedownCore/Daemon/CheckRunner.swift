@@ -626,8 +626,8 @@ public final class CheckRunner: @unchecked Sendable {
   }
 
   /// One bounded transaction of history compaction when one is due (see HistoryCompaction): rounds start
-  /// every `compact_interval`; within a round, a step (≤ ~20 ms of work) every `compactionGapMs`, so
-  /// compaction takes at most a fifth of this thread's time and checks are recorded in between.
+  /// every `compact_interval`; within a round, a step (~10 ms of work) every `compactionGapMs`, so
+  /// compaction takes about a tenth of this thread's time and checks are recorded in between.
   private func compactHistoryStep(store: any TakedownStore) {
     let at = monotonicMs()
     guard at >= nextCompactionAt else { return }

@@ -9,8 +9,8 @@ protocol HistoryStorage {
   func historyWrite<T>(_ body: () throws -> T) throws -> T
   /// Up to `limit` URLs with an id above `after`, by id, each with its mark and pinned times.
   func historyURLs(after: Int64, limit: Int) throws -> [HistoryURL]
-  /// A URL's checks with attempt ≥ `fromAttempt` and checked before `before`, by attempt.
-  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64) throws -> [HistoryRule.Row]
+  /// A URL's first `limit` checks with attempt ≥ `fromAttempt` and checked before `before`, by attempt.
+  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64, limit: Int) throws -> [HistoryRule.Row]
   /// The times of a URL's events at or after `since`.
   func historyEventTimes(urlID: Int64, since: Int64) throws -> [Int64]
   /// A URL's fold notes that begin after `after`.
@@ -67,6 +67,9 @@ public final class HistoryCompaction {
     public var transactions = 0
     /// The longest compaction transaction, from BEGIN to COMMIT, in µs (the write lock's longest hold).
     public var longestTransactionUs: Int64 = 0
+    /// The most CPU time this thread spent in one transaction, in µs: the work itself, without the waits
+    /// for the disk and the scheduler that `longestTransactionUs` includes (on a loaded machine, most of it).
+    public var longestTransactionCpuUs: Int64 = 0
     /// Transactions that held the write lock longer than 50 ms (a loaded machine's scheduler included).
     public var transactionsOver50ms = 0
     /// Of which the longest space reclaim (SQLite `incremental_vacuum`, a statement of its own), in µs.
@@ -79,16 +82,22 @@ public final class HistoryCompaction {
   /// How long one transaction keeps taking more URLs.
   public var budgetMs: Int64
   /// URLs read at a time.
-  var urlBatch = 200
+  var urlBatch = 100
+  /// Checks of one URL read (and at most deleted) in one transaction: a first compaction of months of
+  /// history deletes hundreds per URL, ~0.1 ms each, so a URL's backlog is spread over several steps.
+  /// A dry run deletes nothing and reads each URL whole.
+  var rowLimit = 100
   public private(set) var totals = Totals()
   public private(set) var finished = false
 
   private enum Phase { case urls, hourly, daily }
   private var phase = Phase.urls
   private var urlCursor: Int64 = 0
+  private var lastURL: Int64 = 0
+  private var lastURLTouched = false
   private var summaryCursor: Int64 = 0
 
-  public init(config: HistoryConfig, dryRun: Bool = false, budgetMs: Int64 = 20) {
+  public init(config: HistoryConfig, dryRun: Bool = false, budgetMs: Int64 = 10) {
     self.config = config
     self.dryRun = dryRun
     self.budgetMs = budgetMs
@@ -98,21 +107,27 @@ public final class HistoryCompaction {
   func step(_ s: some HistoryStorage, now: Int64) throws {
     guard !finished else { return }
     let started = Self.monotonicUs()
+    let cpuStarted = Self.threadCpuUs()
     let deleted: Int
     switch phase {
     case .urls:
       deleted = try s.historyWrite { try compactURLs(s, now: now, started: started) }
     case .hourly:
       deleted = try s.historyWrite {
-        try thin(s, bucketMs: 3_600_000, before: now - config.summariesHourlyAfterMs, next: .daily)
+        try thin(
+          s, bucketMs: 3_600_000, from: now - config.summariesDailyAfterMs, before: now - config.summariesHourlyAfterMs,
+          next: .daily)
       }
     case .daily:
-      deleted = try s.historyWrite { try thin(s, bucketMs: 86_400_000, before: now - config.summariesDailyAfterMs, next: nil) }
+      deleted = try s.historyWrite {
+        try thin(s, bucketMs: 86_400_000, from: Int64.min, before: now - config.summariesDailyAfterMs, next: nil)
+      }
     }
     totals.transactions += 1
     let took = Self.monotonicUs() - started
     totals.longestTransactionUs = max(totals.longestTransactionUs, took)
     if took > 50_000 { totals.transactionsOver50ms += 1 }
+    totals.longestTransactionCpuUs = max(totals.longestTransactionCpuUs, Self.threadCpuUs() - cpuStarted)
     if deleted > 0 && !dryRun {
       let t = Self.monotonicUs()
       totals.pagesFreed += try s.reclaimSpace()
@@ -140,9 +155,14 @@ public final class HistoryCompaction {
       return 0
     }
     for u in urls {
+      // A URL with a long backlog comes back for several steps: it counts once.
+      let again = u.id == lastURL
+      lastURL = u.id
       urlCursor = u.id
-      totals.urlsExamined += 1
-      let rows = try s.historyRows(urlID: u.id, fromAttempt: u.mark, before: cutoff)
+      if !again { totals.urlsExamined += 1 }
+      if !again { lastURLTouched = false }
+      let limit = dryRun ? Int.max : rowLimit
+      let rows = try s.historyRows(urlID: u.id, fromAttempt: u.mark, before: cutoff, limit: limit)
       if rows.count >= 3 {
         let since = rows[0].checkedAt
         var pinned = Set(u.pinned)
@@ -150,7 +170,8 @@ public final class HistoryCompaction {
         let folds = try s.historyFolds(urlID: u.id, after: since)
         let plan = HistoryRule.plan(urlID: u.id, rows: rows, folds: folds, pinned: pinned, mark: u.mark)
         if !plan.delete.isEmpty {
-          totals.urlsTouched += 1
+          if !again || !lastURLTouched { totals.urlsTouched += 1 }
+          lastURLTouched = true
           totals.checksFolded += plan.delete.count
           totals.foldsWritten += plan.folds.count
           deleted += plan.delete.count
@@ -160,32 +181,41 @@ public final class HistoryCompaction {
           }
         }
         if plan.mark != u.mark && !dryRun { try s.setHistoryMark(urlID: u.id, attempt: plan.mark) }
+        if rows.count == limit && (plan.mark != u.mark || !plan.delete.isEmpty) {
+          // More of this URL's backlog: the next step goes on with it, from its new mark.
+          urlCursor = u.id - 1
+          break
+        }
       }
       if (Self.monotonicUs() - started) / 1000 >= budgetMs { break }
     }
     return deleted
   }
 
-  /// Thins the summaries older than `before` to one per holder and bucket: the latest stays, with the
-  /// checks and removals of the others added in (so rates over the bucket stay right).
-  private func thin(_ s: some HistoryStorage, bucketMs: Int64, before: Int64, next: Phase?) throws -> Int {
-    let limit = 2000
-    let rows = try s.summaryRows(from: summaryCursor, before: before, limit: limit)
-    func advance() {
+  /// Thins the summaries in [`from`, `before`) to one per holder and bucket: the latest stays, with the
+  /// checks and removals of the others added in (so rates over the bucket stay right). The hourly level
+  /// covers the summaries younger than the daily level's age, so a dry run counts each row once.
+  private func thin(
+    _ s: some HistoryStorage, bucketMs: Int64, from: Int64, before: Int64, next: Phase?
+  ) throws -> Int {
+    let limit = 5000
+    let rows = try s.summaryRows(from: max(summaryCursor, from), before: before, limit: limit)
+    guard let last = rows.last else {
       if let next {
         phase = next
         summaryCursor = 0
       } else {
         finished = true
       }
-    }
-    guard !rows.isEmpty else {
-      advance()
       return 0
     }
+    // A full batch may have cut its last bucket short: that bucket is read again next time, whole.
+    let lastBucket = last.at / bucketMs
+    let full = rows.count == limit
+    let work = full && rows[0].at / bucketMs != lastBucket ? rows.filter { $0.at / bucketMs != lastBucket } : rows
     var groups: [String: [SummaryRow]] = [:]
     var order: [String] = []
-    for r in rows {
+    for r in work {
       let key = "\(r.at / bucketMs)\u{0}\(r.holder)"
       if groups[key] == nil { order.append(key) }
       groups[key, default: []].append(r)
@@ -206,16 +236,21 @@ public final class HistoryCompaction {
       if !dryRun { try s.mergeSummaries(keep, delete: others.map(\.id)) }
     }
     totals.summariesThinned += deleted
-    if rows.count < limit {
-      advance()
+    if !full {
+      summaryCursor = before  // this level is done: the next step finds nothing and moves on
+    } else if work.count < rows.count || (!dryRun && deleted > 0) {
+      // The last bucket again: cut short, or larger than a batch and merged into fewer rows since.
+      summaryCursor = lastBucket * bucketMs
     } else {
-      // The last bucket may go on past this batch: read it again next time (merged rows come back as one),
-      // unless that cannot move on (a dry run, or a bucket of more than `limit` rows that shrank no more).
-      let lastBucketStart = rows.last!.at / bucketMs * bucketMs
-      summaryCursor =
-        dryRun || (deleted == 0 && lastBucketStart <= summaryCursor) ? lastBucketStart + bucketMs : lastBucketStart
+      summaryCursor = (lastBucket + 1) * bucketMs
     }
     return deleted
+  }
+
+  static func threadCpuUs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
   }
 
   static func monotonicUs() -> Int64 {

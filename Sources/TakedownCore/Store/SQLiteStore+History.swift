@@ -7,8 +7,9 @@ import CSQLite
 /// and an old one converted once: `convertToIncrementalVacuum`) each compaction step also gives up to
 /// `reclaimPages` free pages back to the file system, so the file shrinks after a large prune too.
 extension SQLiteStore: HistoryStorage {
-  /// Free pages given back per compaction step: 256 × 4 KiB = 1 MiB, a few ms of I/O.
-  static let reclaimPages = 256
+  /// Free pages given back per compaction step: 64 × 4 KiB = 256 KiB (each page moved from the end of
+  /// the file costs I/O; 256 took up to 200 ms on the loaded benchmark machine).
+  static let reclaimPages = 64
   /// An older database (auto_vacuum NONE) is converted when migrated to 0008 only up to this size: the
   /// VACUUM that converts it rewrites the whole file under the write lock (measured: ~1 s per 100 MB);
   /// a larger one is converted by `takedownctl prune --vacuum`, when the operator chooses the moment.
@@ -66,16 +67,17 @@ extension SQLiteStore: HistoryStorage {
     return out
   }
 
-  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64) throws -> [HistoryRule.Row] {
+  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64, limit: Int) throws -> [HistoryRule.Row] {
     let s = try db.statement(
       """
       SELECT id, attempt, checked_at, observed, status, reason, http_status FROM checks
-      WHERE url_id = ?1 AND attempt >= ?2 AND checked_at < ?3 ORDER BY attempt
+      WHERE url_id = ?1 AND attempt >= ?2 AND checked_at < ?3 ORDER BY attempt LIMIT ?4
       """)
     defer { s.reset() }
     s.bind(urlID, at: 1)
     s.bind(fromAttempt, at: 2)
     s.bind(before, at: 3)
+    s.bind(Int64(min(limit, Int(Int64.max))), at: 4)
     var out: [HistoryRule.Row] = []
     while try s.step() {
       out.append(

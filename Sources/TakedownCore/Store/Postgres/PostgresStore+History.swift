@@ -40,12 +40,12 @@ extension PostgresStore: HistoryStorage {
     }
   }
 
-  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64) throws -> [HistoryRule.Row] {
+  func historyRows(urlID: Int64, fromAttempt: Int64, before: Int64, limit: Int) throws -> [HistoryRule.Row] {
     let r = try connection.execute(
       """
       SELECT id, attempt, checked_at, observed, status, reason, http_status FROM checks
-      WHERE url_id = $1 AND attempt >= $2 AND checked_at < $3 ORDER BY attempt
-      """, [.int(urlID), .int(fromAttempt), .int(before)])
+      WHERE url_id = $1 AND attempt >= $2 AND checked_at < $3 ORDER BY attempt LIMIT $4
+      """, [.int(urlID), .int(fromAttempt), .int(before), .int(Int64(limit))])
     return (0..<r.rowCount).map { i in
       HistoryRule.Row(
         id: r.int64(i, 0)!, attempt: r.int64(i, 1)!, checkedAt: r.int64(i, 2)!, observed: r.text(i, 3)!,
