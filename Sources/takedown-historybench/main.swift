@@ -196,6 +196,7 @@ var written = 0
 var longestStepUs: Int64 = 0
 var longestReclaimUs: Int64 = 0
 var stepsOver50ms = 0
+var longestStepCpuUs: Int64 = 0
 var longestCompleteUs: Int64 = 0
 var steps = 0
 var folded = 0
@@ -206,7 +207,7 @@ let wallStart = monotonicUs()
   let s = try store.storageBytes()
   var line = "day \(d): checks written \(written), storage \(s.total) bytes (\(s.total / Int64(o.urls)) per URL)"
   if let free = s.free { line += ", free inside \(free)" }
-  line += ", folded \(folded), longest compaction step " + ms(longestStepUs) + " (reclaim " + ms(longestReclaimUs) + ")"
+  line += ", folded \(folded), longest compaction step " + ms(longestStepUs) + " (CPU " + ms(longestStepCpuUs) + ", reclaim " + ms(longestReclaimUs) + ")"
   line += ", steps over 50 ms \(stepsOver50ms) of \(steps), wall \((monotonicUs() - wallStart) / 1_000_000) s"
   say(line)
 }
@@ -251,6 +252,7 @@ do {
         longestStepUs = max(longestStepUs, round.totals.longestTransactionUs)
         longestReclaimUs = max(longestReclaimUs, round.totals.longestReclaimUs)
         stepsOver50ms += round.totals.transactionsOver50ms
+        longestStepCpuUs = max(longestStepCpuUs, round.totals.longestTransactionCpuUs)
         steps += round.totals.transactions
         folded += round.totals.checksFolded
       }
@@ -273,6 +275,7 @@ do {
   line += " extrapolated_uncompacted_bytes=\(Int(perCheck * Double(written)))"
   line += " folded=\(folded) compaction_steps=\(steps) steps_over_50ms=\(stepsOver50ms)"
   line += " longest_step=" + ms(longestStepUs).replacingOccurrences(of: " ", with: "")
+  line += " longest_step_cpu=" + ms(longestStepCpuUs).replacingOccurrences(of: " ", with: "")
   line += " longest_reclaim=" + ms(longestReclaimUs).replacingOccurrences(of: " ", with: "")
   line += " longest_complete=" + ms(longestCompleteUs).replacingOccurrences(of: " ", with: "")
   line += " wall_s=\((monotonicUs() - wallStart) / 1_000_000)"

@@ -53,7 +53,7 @@ struct Prune: ParsableCommand {
     }
     let verb = dryRun ? "would fold" : "folded"
     Output.line(
-      "\(verb) \(t.checksFolded) checks of \(t.urlsTouched) URLs (\(t.urlsExamined) examined) into \(t.foldsWritten) notes;"
+      "\(verb) \(t.checksFolded) checks of \(t.urlsTouched) URLs (\(t.urlsExamined) examined, \(t.foldsWritten) fold note writes);"
         + " \(dryRun ? "would thin" : "thinned") \(t.summariesThinned) summaries; checks younger than "
         + DurationParser.format(ms: cfg.history.keepAllForMs) + " untouched")
     Output.line(

@@ -90,7 +90,7 @@ import Testing
 
     let dry = try run(Binaries.takedownctl, ["prune", "--config", config, "--dry-run"], in: dir)
     #expect(dry.status == 0, "\(dry.stderr)")
-    #expect(dry.stdout.hasPrefix("would fold 54 checks of 3 URLs (3 examined) into 3 notes;"), "\(dry.stdout)")
+    #expect(dry.stdout.hasPrefix("would fold 54 checks of 3 URLs (3 examined, 3 fold note writes);"), "\(dry.stdout)")
     #expect(dry.stdout.contains("nothing changed"))
     #expect(try count() == 60, "a dry run deletes nothing")
     #expect(try store.folds(urlID: ids[0]).isEmpty)
