@@ -106,7 +106,7 @@ import Testing
 
     let again = try run(Binaries.takedownctl, ["prune", "--config", config], in: dir)
     #expect(again.status == 0)
-    #expect(again.stdout.hasPrefix("folded 0 checks of 0 URLs (3 examined)"), "\(again.stdout)")
+    #expect(again.stdout.hasPrefix("folded 0 checks of 0 URLs (3 examined, 0 fold note writes)"), "\(again.stdout)")
     #expect(try count() == 6)
 
     // --vacuum: SQLite rewrites the file; PostgreSQL has nothing to do and says so.

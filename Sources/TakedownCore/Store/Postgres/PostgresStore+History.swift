@@ -3,8 +3,8 @@
 /// Space: deleted rows are dead tuples until (auto)vacuum marks them free; later inserts then reuse that
 /// space inside the same files, so the tables stop growing without VACUUM FULL (which would lock them).
 /// Compaction deletes in the same small transactions as on SQLite; several daemons may compact at once:
-/// each step locks the URLs it reads (`FOR UPDATE SKIP LOCKED`), so two daemons never fold the same URL
-/// at the same time, and a URL being recorded is skipped until the next round rather than waited for.
+/// each step takes an advisory lock per URL it reads (`pg_try_advisory_xact_lock`), so two daemons never
+/// fold the same URL at the same time, and neither waits for the other.
 extension PostgresStore: HistoryStorage {
   public func compactHistory(_ round: HistoryCompaction, now: Int64) throws { try round.step(self, now: now) }
 
@@ -23,18 +23,23 @@ extension PostgresStore: HistoryStorage {
 
   public func vacuumForSpaceReuse() throws -> Bool { false }
 
+  /// Advisory lock keys of compaction: this plus the URL's id ('tdh' in the top bytes, far from the
+  /// other keys of the store: events, migrations).
+  static let historyLockBase: Int64 = 0x7464_6800_0000_0000
+
   func historyWrite<T>(_ body: () throws -> T) throws -> T { try writeTransaction(body) }
 
   func historyURLs(after: Int64, limit: Int) throws -> [HistoryURL] {
-    // SKIP LOCKED: a URL another daemon is compacting (or recording) right now is left for the next
-    // round instead of waited for.
+    // A URL another daemon is compacting right now is left to it: each URL is taken under a
+    // transaction-scoped advisory lock of its own (not a row lock: claims and completions of the URL go
+    // on, and a daemon paused mid-step blocks no check, only the compaction of its few URLs).
     let r = try connection.execute(
       """
       SELECT u.id, coalesce(m.attempt, 0), u.first_online_at, u.taken_down_at, u.first_taken_down_at,
         u.unreachable_since, u.given_up_at
-      FROM urls u LEFT JOIN history_marks m ON m.url_id = u.id WHERE u.id > $1 ORDER BY u.id LIMIT $2
-      FOR UPDATE OF u SKIP LOCKED
-      """, [.int(after), .int(Int64(limit))])
+      FROM urls u LEFT JOIN history_marks m ON m.url_id = u.id
+      WHERE u.id > $1 AND pg_try_advisory_xact_lock($3 + u.id) ORDER BY u.id LIMIT $2
+      """, [.int(after), .int(Int64(limit)), .int(Self.historyLockBase)])
     return (0..<r.rowCount).map { i in
       HistoryURL(id: r.int64(i, 0)!, mark: r.int64(i, 1)!, pinned: (2...6).compactMap { r.int64(i, $0) })
     }
