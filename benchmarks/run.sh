@@ -941,11 +941,11 @@ history_row() {  # NAME LABEL OUT
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
   kb="$(awk -v b="$(field bytes_per_url)" 'BEGIN { printf "%.1f", b / 1024 }')"
   uncompacted="$(awk -v b="$(field extrapolated_uncompacted_bytes)" -v n="$HISTORY_URLS" 'BEGIN { printf "%.1f", b / n / 1024 }')"
-  per_year="$(sed -n 's/.*growth_per_url_per_year=\([-0-9]*\).*/\1/p' "$out" | tail -n 1)"
+  per_year="$(sed -n 's/.*past_bytes_per_url_per_year=\([-0-9]*\).*/\1/p' "$out" | tail -n 1)"
   longest="$(field longest_step)"; over="$(field steps_over_50ms)"; steps="$(field compaction_steps)"
   v="$(verdict le "${per_year:-999999}" 4096)"
   add_row "$1" "$2" "$HISTORY_URLS" "$RUN_S" "-" "$RUN_RSS_MB" "${kb} KB/URL at the end vs ${uncompacted} KB uncompacted" \
-    "<= 4 KB/URL/year" "$v" "growth over the last 90 days ${per_year:-?} B/URL/year; keep_all_for 30 d; checks $(field checks_written), folded $(field folded); compaction: $steps steps, longest ${longest}, ${over} over 50 ms (reclaim $(field longest_reclaim)); longest complete() $(field longest_complete)"
+    "<= 4 KB/URL/year" "$v" "compacted past ${per_year:-?} B/URL/year ($(sed -n 's/.*past_checks_per_url_per_year=\([0-9.]*\).*/\1/p' "$out" | tail -n 1) checks, $(sed -n 's/.*folds_per_url_per_year=\([0-9.]*\).*/\1/p' "$out" | tail -n 1) notes); keep_all_for 30 d; checks $(field checks_written), folded $(field folded); compaction: $steps steps, longest ${longest}, ${over} over 50 ms (reclaim $(field longest_reclaim)); longest complete() $(field longest_complete)"
 }
 
 scenario_history() {
