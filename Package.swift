@@ -67,7 +67,7 @@ let package = Package(
       name: "takedown-testsite",
       dependencies: ["TestHTTPServer"]
     ),
-    // Benchmark scenario 8 only: a simulated year of history through the real store code.
+    // Benchmark scenario 9 only: a simulated year of history through the real store code.
     .executableTarget(
       name: "takedown-historybench",
       dependencies: ["TakedownCore"]

@@ -13,7 +13,7 @@
 #   7. PostgreSQL       a private PostgreSQL cluster (issue 13): 7a keep-alive checks/s and 7b enqueue
 #                       of N_ENQUEUE URLs, PostgreSQL vs SQLite in the same run (target <= 1.5x), and
 #                       7c three daemons on one PostgreSQL queue: total checks/s, conflicts
-#   8. bounded history  a simulated year of checks (takedown-historybench: the real store code with
+#   9. bounded history  a simulated year of checks (takedown-historybench: the real store code with
 #                       synthetic timestamps) with [history] compaction: bytes per URL, the compaction's
 #                       longest transaction; SQLite, and PostgreSQL when its server binaries are there
 #
@@ -23,8 +23,8 @@
 #   BENCH_QUICK=1        reduced sizes (2,000 URLs, 100,000 enqueued): a smoke check in about a minute
 #   BIN_DIR=DIR          use the release binaries already built in DIR (no build)
 #   SWIFT_BUILD_FLAGS    extra flags for `swift build -c release` (e.g. "--scratch-path .build-bench")
-#   BENCH_ONLY="1 2"     run only these scenarios (1-8; 5 and 6 need 4)
-#   HISTORY_URLS=N       URLs of scenario 8 (default 5,000; 1,000 with BENCH_QUICK); HISTORY_DAYS=N (365; 120)
+#   BENCH_ONLY="1 2"     run only these scenarios (1-9; 5 and 6 need 4)
+#   HISTORY_URLS=N       URLs of scenario 9 (default 5,000; 1,000 with BENCH_QUICK); HISTORY_DAYS=N (365; 120)
 #   BENCH_REPEATS=N      rounds of scenarios 1-3, median reported (default 3; 1 with BENCH_QUICK)
 #   NGINX_WORKERS=N      nginx worker processes (default 1)
 #   RUN_TIMEOUT=SECONDS  limit for any one measured command (default 120)
@@ -47,7 +47,7 @@ if [[ "$QUICK" == 1 ]]; then
   N_ENQUEUE=100000  # scenarios 4, 5, 6
   N_SLICE=2000      # scenario 6: URLs due among the enqueued ones
   N_HOSTS=1000      # scenario 3c
-  HISTORY_URLS="${HISTORY_URLS:-1000}"  # scenario 8
+  HISTORY_URLS="${HISTORY_URLS:-1000}"  # scenario 9
   HISTORY_DAYS="${HISTORY_DAYS:-120}"
   REPEATS="${BENCH_REPEATS:-1}"  # rounds of scenarios 1-3
 else
@@ -56,7 +56,7 @@ else
   N_ENQUEUE=1000000
   N_SLICE=20000
   N_HOSTS=4000      # scenario 3c: once, not REPEATS times (slow: see its notes)
-  # Scenario 8: a year of 5,000 URLs is ~30 min here (~3 checks per URL and day go through complete());
+  # Scenario 9: a year of 5,000 URLs is ~30 min here (~3 checks per URL and day go through complete());
   # the per-URL figures do not depend on the count. HISTORY_URLS=100000 is the issue's size (hours).
   HISTORY_URLS="${HISTORY_URLS:-5000}"
   HISTORY_DAYS="${HISTORY_DAYS:-365}"
@@ -929,7 +929,7 @@ pg_scalar() {  # DBNAME SQL
   "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_SOCK" -U postgres -d "$1" -Atqc "$2"
 }
 
-# Scenario 8: takedown-historybench writes HISTORY_DAYS of checks for HISTORY_URLS URLs through the store
+# Scenario 9: takedown-historybench writes HISTORY_DAYS of checks for HISTORY_URLS URLs through the store
 # (claim, complete, recordSummary, compactHistory once a simulated day) and prints RESULT lines.
 history_row() {  # NAME LABEL OUT
   local out="$3" res kb per_year longest over steps uncompacted v="FAIL (not verified)"
@@ -952,18 +952,18 @@ scenario_history() {
   local dir="$WORK/history" bench="$BIN_DIR/takedown-historybench"
   mkdir -p "$dir"
   if [[ ! -x "$bench" ]]; then
-    add_row "8 bounded history" "-" "-" "-" "-" "-" "-" "-" "not measured" "$bench is missing (swift build -c release builds it)"
+    add_row "9 bounded history" "-" "-" "-" "-" "-" "-" "-" "not measured" "$bench is missing (swift build -c release builds it)"
     return 0
   fi
   local timeout_before="$RUN_TIMEOUT"
   RUN_TIMEOUT=$((4 * 3600))
-  log "8 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, SQLite"
+  log "9 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, SQLite"
   measure "$dir/sqlite.out" "$bench" --database "$dir/h.sqlite" --urls "$HISTORY_URLS" --days "$HISTORY_DAYS"
-  history_row "8 bounded history" "takedown-historybench (SQLite)" "$dir/sqlite.out"
+  history_row "9 bounded history" "takedown-historybench (SQLite)" "$dir/sqlite.out"
   if start_postgres; then
-    log "8 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, PostgreSQL"
+    log "9 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, PostgreSQL"
     measure "$dir/pg.out" "$bench" --database "$(pg_newdb history)" --urls "$HISTORY_URLS" --days "$HISTORY_DAYS"
-    history_row "8 bounded history" "takedown-historybench (PostgreSQL)" "$dir/pg.out"
+    history_row "9 bounded history" "takedown-historybench (PostgreSQL)" "$dir/pg.out"
   fi
   RUN_TIMEOUT="$timeout_before"
 }
@@ -1135,7 +1135,7 @@ main() {
     run_scenario "4-6 enqueue, summary, memory" scenarios_456
   fi
   wanted 7 && run_scenario "7 PostgreSQL" scenario_postgres
-  wanted 8 && run_scenario "8 bounded history" scenario_history
+  wanted 9 && run_scenario "9 bounded history" scenario_history
 
   local report="$RESULTS_DIR/latest.md"
   {

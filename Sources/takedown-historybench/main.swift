@@ -1,4 +1,4 @@
-// Benchmark scenario 8 (benchmarks/README.md): a simulated year of history for a queue, written through
+// Benchmark scenario 9 (benchmarks/README.md): a simulated year of history for a queue, written through
 // the real store code (claim, complete, recordSummary, compactHistory) with synthetic timestamps, so a
 // year takes minutes. Prints the database's size as it goes, with and without the [history] policy, and
 // the compaction's longest transaction.
