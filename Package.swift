@@ -67,6 +67,11 @@ let package = Package(
       name: "takedown-testsite",
       dependencies: ["TestHTTPServer"]
     ),
+    // Benchmark scenario 9 only: a simulated year of history through the real store code.
+    .executableTarget(
+      name: "takedown-historybench",
+      dependencies: ["TakedownCore"]
+    ),
     // A small real HTTP/1.1 server on 127.0.0.1 for tests and benchmarks (POSIX sockets, no mocks).
     .target(
       name: "TestHTTPServer",

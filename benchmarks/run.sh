@@ -15,6 +15,9 @@
 #                       7c three daemons on one PostgreSQL queue: total checks/s, conflicts
 #   8. WAL              the SQLite WAL's peak while `takedownctl export` of 1,000,000 rows runs beside a
 #                       daemon at full speed, and whether it is back under journal_size_limit after (wal.sh)
+#   9. bounded history  a simulated year of checks (takedown-historybench: the real store code with
+#                       synthetic timestamps) with [history] compaction: bytes per URL, the compaction's
+#                       longest transaction; SQLite, and PostgreSQL when its server binaries are there
 #
 # All traffic goes to servers this script starts on 127.0.0.1; a trap stops them on exit.
 #
@@ -22,7 +25,8 @@
 #   BENCH_QUICK=1        reduced sizes (2,000 URLs, 100,000 enqueued): a smoke check in about a minute
 #   BIN_DIR=DIR          use the release binaries already built in DIR (no build)
 #   SWIFT_BUILD_FLAGS    extra flags for `swift build -c release` (e.g. "--scratch-path .build-bench")
-#   BENCH_ONLY="1 2"     run only these scenarios (1-8; 5 and 6 need 4)
+#   BENCH_ONLY="1 2"     run only these scenarios (1-9; 5 and 6 need 4)
+#   HISTORY_URLS=N       URLs of scenario 9 (default 5,000; 1,000 with BENCH_QUICK); HISTORY_DAYS=N (365; 120)
 #   BENCH_REPEATS=N      rounds of scenarios 1-3, median reported (default 3; 1 with BENCH_QUICK)
 #   NGINX_WORKERS=N      nginx worker processes (default 1)
 #   RUN_TIMEOUT=SECONDS  limit for any one measured command (default 120)
@@ -45,6 +49,8 @@ if [[ "$QUICK" == 1 ]]; then
   N_ENQUEUE=100000  # scenarios 4, 5, 6
   N_SLICE=2000      # scenario 6: URLs due among the enqueued ones
   N_HOSTS=1000      # scenario 3c
+  HISTORY_URLS="${HISTORY_URLS:-1000}"  # scenario 9
+  HISTORY_DAYS="${HISTORY_DAYS:-120}"
   REPEATS="${BENCH_REPEATS:-1}"  # rounds of scenarios 1-3
 else
   N_FAST=20000
@@ -52,6 +58,10 @@ else
   N_ENQUEUE=1000000
   N_SLICE=20000
   N_HOSTS=4000      # scenario 3c: once, not REPEATS times (slow: see its notes)
+  # Scenario 9: a year of 5,000 URLs is ~30 min here (~3 checks per URL and day go through complete());
+  # the per-URL figures do not depend on the count. HISTORY_URLS=100000 is the issue's size (hours).
+  HISTORY_URLS="${HISTORY_URLS:-5000}"
+  HISTORY_DAYS="${HISTORY_DAYS:-365}"
   REPEATS="${BENCH_REPEATS:-3}"
 fi
 C_FAST=100          # checks in flight in scenarios 1, 2 and 6
@@ -921,6 +931,45 @@ pg_scalar() {  # DBNAME SQL
   "${PG_AS[@]}" "$PG_BIN/psql" -h "$PG_SOCK" -U postgres -d "$1" -Atqc "$2"
 }
 
+# Scenario 9: takedown-historybench writes HISTORY_DAYS of checks for HISTORY_URLS URLs through the store
+# (claim, complete, recordSummary, compactHistory once a simulated day) and prints RESULT lines.
+history_row() {  # NAME LABEL OUT
+  local out="$3" res kb per_year longest over steps uncompacted v="FAIL (not verified)"
+  res="$(grep '^RESULT urls=' "$out" | tail -n 1)"
+  if [[ -z "$res" ]]; then
+    add_row "$1" "$2" "$HISTORY_URLS" "$RUN_S" "-" "-" "-" "<= 4 KB/URL/year" "$v" "no RESULT line (exit $RUN_RC), see $out"
+    return 0
+  fi
+  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$res"; }
+  kb="$(awk -v b="$(field bytes_per_url)" 'BEGIN { printf "%.1f", b / 1024 }')"
+  uncompacted="$(awk -v b="$(field extrapolated_uncompacted_bytes)" -v n="$HISTORY_URLS" 'BEGIN { printf "%.1f", b / n / 1024 }')"
+  per_year="$(sed -n 's/.*past_bytes_per_url_per_year=\([-0-9]*\).*/\1/p' "$out" | tail -n 1)"
+  longest="$(field longest_step)"; over="$(field steps_over_50ms)"; steps="$(field compaction_steps)"
+  v="$(verdict le "${per_year:-999999}" 4096)"
+  add_row "$1" "$2" "$HISTORY_URLS" "$RUN_S" "-" "$RUN_RSS_MB" "${kb} KB/URL at the end vs ${uncompacted} KB uncompacted" \
+    "<= 4 KB/URL/year" "$v" "compacted past ${per_year:-?} B/URL/year ($(sed -n 's/.*past_checks_per_url_per_year=\([0-9.]*\).*/\1/p' "$out" | tail -n 1) checks, $(sed -n 's/.*folds_per_url_per_year=\([0-9.]*\).*/\1/p' "$out" | tail -n 1) notes); keep_all_for 30 d; checks $(field checks_written), folded $(field folded); compaction: $steps steps, longest ${longest}, ${over} over 50 ms (reclaim $(field longest_reclaim)); longest complete() $(field longest_complete)"
+}
+
+scenario_history() {
+  local dir="$WORK/history" bench="$BIN_DIR/takedown-historybench"
+  mkdir -p "$dir"
+  if [[ ! -x "$bench" ]]; then
+    add_row "9 bounded history" "-" "-" "-" "-" "-" "-" "-" "not measured" "$bench is missing (swift build -c release builds it)"
+    return 0
+  fi
+  local timeout_before="$RUN_TIMEOUT"
+  RUN_TIMEOUT=$((4 * 3600))
+  log "9 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, SQLite"
+  measure "$dir/sqlite.out" "$bench" --database "$dir/h.sqlite" --urls "$HISTORY_URLS" --days "$HISTORY_DAYS"
+  history_row "9 bounded history" "takedown-historybench (SQLite)" "$dir/sqlite.out"
+  if start_postgres; then
+    log "9 bounded history: $HISTORY_URLS URLs, $HISTORY_DAYS days, PostgreSQL"
+    measure "$dir/pg.out" "$bench" --database "$(pg_newdb history)" --urls "$HISTORY_URLS" --days "$HISTORY_DAYS"
+    history_row "9 bounded history" "takedown-historybench (PostgreSQL)" "$dir/pg.out"
+  fi
+  RUN_TIMEOUT="$timeout_before"
+}
+
 scenario_postgres() {
   if ! start_postgres; then
     add_row "7 PostgreSQL" "-" "-" "-" "-" "-" "-" "-" "not measured" "no PostgreSQL server binaries (apt-get install postgresql)"
@@ -1089,6 +1138,7 @@ main() {
   fi
   wanted 7 && run_scenario "7 PostgreSQL" scenario_postgres
   wanted 8 && run_scenario "8 WAL" scenario_wal
+  wanted 9 && run_scenario "9 bounded history" scenario_history
 
   local report="$RESULTS_DIR/latest.md"
   {

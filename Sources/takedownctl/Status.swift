@@ -79,7 +79,8 @@ struct List: ParsableCommand {
 }
 
 struct History: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show every check of one URL, oldest first.")
+  static let configuration = CommandConfiguration(
+    abstract: "Show every check of one URL, oldest first, with the runs compaction folded in their place.")
 
   @OptionGroup var database: DatabaseOptions
   @Flag(name: .long, help: "Print JSON.") var json = false
@@ -88,22 +89,34 @@ struct History: ParsableCommand {
   func run() throws {
     let store = try database.open(create: false, readOnly: true)
     let rec = try lookupOrExit(store, urlOrID)
-    let checks = try withStoreErrors { try store.history(urlID: rec.id) }
+    let (checks, folds) = try withStoreErrors {
+      try store.readConsistently { (try store.history(urlID: rec.id), try store.folds(urlID: rec.id)) }
+    }
+    let folded = folds.reduce(0) { $0 + $1.count }
     if json {
       Output.line(
         JSON.object([
           ("url", .string(rec.url)), ("id", .int(rec.id)), ("status", .string(rec.status.rawValue)),
-          ("checks", .array(checks.map(\.json))),
+          ("checks", .array(checks.map(\.json))), ("checks_folded", .int(Int64(folded))),
+          ("folds", .array(folds.map(\.json))),
         ]).rendered(pretty: true))
       return
     }
-    Output.line("\(rec.url.terminalSafe) (id \(rec.id)): \(rec.status.rawValue), \(checks.count) checks")
+    Output.line(
+      "\(rec.url.terminalSafe) (id \(rec.id)): \(rec.status.rawValue), \(checks.count + folded) checks"
+        + (folded > 0 ? " (\(folded) folded by compaction)" : ""))
+    var pending = folds[...]
     for c in checks {
+      while let f = pending.first, f.firstAt < c.checkedAt {
+        Output.line(f.line)
+        pending = pending.dropFirst()
+      }
       Output.line(
         "\(Timestamp.iso(c.checkedAt))\t\(c.observed.terminalSafe)\t\(c.status.terminalSafe)\t\(c.reason.terminalSafe)"
           + "\thttp \(c.httpStatus.map(String.init) ?? "-")\tcurl \(c.curlCode)\t\(c.timings.totalUs / 1000) ms"
           + "\t\(c.remoteIP?.terminalSafe ?? "-")\t\(c.finalURL?.terminalSafe ?? "-")")
     }
+    for f in pending { Output.line(f.line) }
   }
 }
 

@@ -10,7 +10,7 @@ struct Takedownctl: ParsableCommand {
     subcommands: [
       Enqueue.self, Import.self, Status.self, List.self, History.self, Summary.self, Events.self, Export.self,
       Report.self, Evidence.self, Cancel.self, Reactivate.self, Recheck.self, Check.self, ConfigCommand.self, Nodes.self,
-      Copy.self, Backup.self,
+      Copy.self, Backup.self, Prune.self,
     ])
 
   /// ArgumentParser's `main`, plus the one check of standard output every command gets: whatever a

@@ -101,6 +101,8 @@ private func problems(_ toml: String, sourceLocation: SourceLocation = #_sourceL
       "schedule.recheck_interval", "schedule.confirmations", "schedule.confirm_interval", "schedule.watch_interval",
       "schedule.backoff_base", "schedule.backoff_max", "schedule.lease", "schedule.batch_size",
       "summary.interval", "log.level",
+      "history.compact", "history.keep_all_for", "history.compact_interval", "history.summaries_hourly_after",
+      "history.summaries_daily_after",
     ]
     let text = try String(contentsOfFile: Self.shippedConfigPath, encoding: .utf8)
     var section = ""

@@ -42,7 +42,10 @@ import Testing
   @Test func theCopyCarriesEveryRowAndCountsThem() throws {
     let p = try p
     #expect(!p.copied.alreadyCopied)
-    #expect(p.copied.counts.map(\.table) == ["urls", "reports", "checks", "events", "summaries", "daemon_state"])
+    #expect(
+      p.copied.counts.map(\.table) == [
+        "urls", "reports", "checks", "events", "summaries", "check_folds", "history_marks", "daemon_state",
+      ])
     for c in p.copied.counts { #expect(c.source == c.target, "\(c.table)") }
     #expect(p.copied.counts.allSatisfy { $0.source > 0 })
     // Ids are kept, so an event or a check names the same URL on both.
@@ -142,6 +145,7 @@ import Testing
       let b = try #require(try p.postgres.lookup(String(id)))
       #expect(a.json.rendered() == b.json.rendered())
       #expect(try p.sqlite.history(urlID: id).map { $0.json.rendered() } == p.postgres.history(urlID: id).map { $0.json.rendered() })
+      #expect(try p.sqlite.folds(urlID: id) == p.postgres.folds(urlID: id))
       let ta = try p.sqlite.transitions(urlID: id, url: a.url)
       let tb = try p.postgres.transitions(urlID: id, url: b.url)
       #expect(ta.map { "\($0)" } == tb.map { "\($0)" })

@@ -6,7 +6,8 @@ import Foundation
 /// campaigns (none, empty, names that differ only in case or by accents, so that a collation would
 /// order them differently from their bytes), several notices and reports per URL, deadlines, imported
 /// extra fields, checks with evidence over many rounds (online, removed, transient), confirmations,
-/// reappearances, cancels and a reactivation, stored summaries and the status log's cursor.
+/// reappearances, cancels and a reactivation, stored summaries, the status log's cursor, and the checks
+/// older than a day compacted (fold notes).
 enum RealisticQueue {
   static let hour: Int64 = 3_600_000
   static let campaigns: [String?] = [nil, "spring", "Spring", "älpha", "alpha", "Zeta", "", "b c"]
@@ -110,6 +111,10 @@ enum RealisticQueue {
           checksPerSecond: Double(results.count) / 7.3,
           byStatus: try store.countsByStatus(), newlyTakenDown: round, newlyReappeared: round / 3, due: 17))
     }
+    // Bounded history: what is older than a day compacted, folds and marks as a daemon leaves them.
+    var history = HistoryConfig()
+    history.keepAllForMs = 24 * h
+    try store.pruneHistory(HistoryCompaction(config: history), now: t)
     // The status log's cursor (written as the daemon writes it).
     try store.db.execute(
       "INSERT INTO daemon_state(key, value) SELECT 'status_log.event_id', max(id) - 3 FROM events")

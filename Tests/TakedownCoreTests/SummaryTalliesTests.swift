@@ -119,6 +119,20 @@ import Testing
       #expect(expected.overdue > 0 && expected.reappeared > 0 && expected.takenDownLate > 0 || now != t)
       #expect(expected.campaigns.count >= 6)
     }
+    // Compaction deletes checks, never a figure: after folding every check older than an hour, the
+    // tallies and the full pass still agree with the reference, which is the same as before.
+    let beforeCompaction = try compareWithReference(store, now: t + 400 * h, seed: seed)
+    var history = HistoryConfig()
+    history.keepAllForMs = h
+    let round = HistoryCompaction(config: history)
+    try daemon.pruneHistory(round, now: t + 400 * h)
+    #expect(round.totals.checksFolded > 100, "seed \(seed)")
+    let afterCompaction = try compareWithReference(store, now: t + 400 * h, seed: seed)
+    #expect(afterCompaction.byStatus == beforeCompaction.byStatus, "seed \(seed)")
+    #expect(afterCompaction.timeToTakedown == beforeCompaction.timeToTakedown, "seed \(seed)")
+    #expect(afterCompaction.campaigns == beforeCompaction.campaigns, "seed \(seed)")
+    #expect(afterCompaction.overdue == beforeCompaction.overdue, "seed \(seed)")
+    #expect(afterCompaction.reappeared == beforeCompaction.reappeared, "seed \(seed)")
     if let p = store as? PostgresStore {
       // Folded, the delta rows say the same with one row per key; rebuilt from scratch (what copy runs),
       // the tallies agree with what the triggers kept.

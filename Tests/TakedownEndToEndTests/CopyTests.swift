@@ -47,7 +47,7 @@ import Testing
     #expect(copy.status == 0, "\(copy.stderr)")
     let reports = try openStore(dir.path + "/takedown.sqlite")
     let urlCount = try reports.countsByStatus().values.reduce(0, +)
-    #expect(copy.stdout.contains("urls          \(urlCount) of \(urlCount)\n"), "\(copy.stdout)")
+    #expect(copy.stdout.contains("urls           \(urlCount) of \(urlCount)\n"), "\(copy.stdout)")
     #expect(copy.stdout.contains("copied \(dir.path)/takedown.sqlite into "))
     #expect(!copy.stdout.contains("password"))
 
@@ -105,8 +105,8 @@ import Testing
     #expect(try c.scalar("SELECT count(*) FROM reports") == 0)
     let again = try run(Binaries.takedownctl, ["copy", "--db", path, "--to", target], in: dir)
     #expect(again.status == 0, "\(again.stderr)")
-    #expect(again.stdout.contains("urls          \(n) of \(n)\n"), "\(again.stdout)")
-    #expect(again.stdout.contains("checks        \(n / 4) of \(n / 4)\n"), "\(again.stdout)")
+    #expect(again.stdout.contains("urls           \(n) of \(n)\n"), "\(again.stdout)")
+    #expect(again.stdout.contains("checks         \(n / 4) of \(n / 4)\n"), "\(again.stdout)")
     #expect(try c.scalar("SELECT count(*) FROM urls") == Int64(n))
     // The ids are the source's, and a new URL's id comes after them.
     #expect(try c.scalar("SELECT max(id) FROM urls") == Int64(n))

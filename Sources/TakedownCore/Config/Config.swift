@@ -27,6 +27,9 @@ public struct Config: Sendable, Equatable {
   /// The periodic progress summary written to the log (`[summary]`).
   public var summary = SummaryConfig()
 
+  /// How long checks are kept whole, and how older ones are compacted (`[history]`).
+  public var history = HistoryConfig()
+
   /// Logging (`[log]`).
   public var log = LogConfig()
 
@@ -155,6 +158,24 @@ public struct SummaryConfig: Sendable, Equatable {
   public var intervalMs: Int64 = 300_000
 
   /// The defaults, identical to the `[summary]` table of `config/takedown.toml`.
+  public init() {}
+}
+
+/// Bounded history (`[history]`): see `HistoryRule` for which checks outlive `keep_all_for`.
+public struct HistoryConfig: Sendable, Equatable {
+  /// Whether the daemon compacts old history by itself (`compact`). `takedownctl prune` works either way.
+  public var compact = true
+  /// Every check younger than this stays as it was (`keep_all_for`, "30d", > 0).
+  public var keepAllForMs: Int64 = 30 * 86_400_000
+  /// Time between the starts of two compaction rounds over every URL (`compact_interval`, "1h", > 0).
+  public var compactIntervalMs: Int64 = 3_600_000
+  /// Stored summaries older than this are thinned to one per hour (`summaries_hourly_after`, "7d", > 0).
+  public var summariesHourlyAfterMs: Int64 = 7 * 86_400_000
+  /// Stored summaries older than this are thinned to one per day (`summaries_daily_after`, "90d", at
+  /// least `summaries_hourly_after`).
+  public var summariesDailyAfterMs: Int64 = 90 * 86_400_000
+
+  /// The defaults, identical to the `[history]` table of `config/takedown.toml`.
   public init() {}
 }
 

@@ -220,6 +220,13 @@ private struct Reader {
     let sum = section(root, "summary")
     duration(sum, "summary", "interval", allowZero: false, into: &c.summary.intervalMs)
 
+    let h = section(root, "history")
+    bool(h, "history", "compact", into: &c.history.compact)
+    duration(h, "history", "keep_all_for", allowZero: false, into: &c.history.keepAllForMs)
+    duration(h, "history", "compact_interval", allowZero: false, into: &c.history.compactIntervalMs)
+    duration(h, "history", "summaries_hourly_after", allowZero: false, into: &c.history.summariesHourlyAfterMs)
+    duration(h, "history", "summaries_daily_after", allowZero: false, into: &c.history.summariesDailyAfterMs)
+
     let log = section(root, "log")
     string(log, "log", "level", into: &c.log.level, check: Self.logLevel)
     var statusLog = ""
@@ -238,6 +245,11 @@ private struct Reader {
     crossCheck(
       c.schedule.leaseMs > c.probe.timeoutMs, "schedule.lease", "probe.timeout",
       "must be longer than probe.timeout (\(fmt(c.probe.timeoutMs))) so a lease cannot expire while its probe runs, got \(fmt(c.schedule.leaseMs))"
+    )
+    crossCheck(
+      c.history.summariesDailyAfterMs >= c.history.summariesHourlyAfterMs, "history.summaries_daily_after",
+      "history.summaries_hourly_after",
+      "must be at least history.summaries_hourly_after (\(fmt(c.history.summariesHourlyAfterMs))), got \(fmt(c.history.summariesDailyAfterMs))"
     )
     return c
   }

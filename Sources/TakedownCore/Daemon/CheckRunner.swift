@@ -52,6 +52,9 @@ public final class CheckRunner: @unchecked Sendable {
   private var intervalChecks = 0
   private var intervalTakenDown = 0
   private var intervalReappeared = 0
+  /// The compaction round under way (nil between rounds) and when its next step may run (monotonic ms).
+  private var compaction: HistoryCompaction?
+  private var nextCompactionAt: Int64 = 0
   /// Totals of this run, for the final line.
   public private(set) var totals = CompletionStats()
 
@@ -369,6 +372,7 @@ public final class CheckRunner: @unchecked Sendable {
         }
         nextSummaryAt = Timestamp.nowMs() + config.summary.intervalMs
       }
+      if config.history.compact && !draining { compactHistoryStep(store: store) }
       if monotonicMs() >= nextHeartbeatAt {
         let at = monotonicMs()
         do {
@@ -620,6 +624,40 @@ public final class CheckRunner: @unchecked Sendable {
       }
     }
   }
+
+  /// One bounded transaction of history compaction when one is due (see HistoryCompaction): rounds start
+  /// every `compact_interval`; within a round, a step (~10 ms of work) every `compactionGapMs`, so
+  /// compaction takes about a tenth of this thread's time and checks are recorded in between.
+  private func compactHistoryStep(store: any TakedownStore) {
+    let at = monotonicMs()
+    guard at >= nextCompactionAt else { return }
+    let round = compaction ?? HistoryCompaction(config: config.history)
+    compaction = round
+    do {
+      try store.compactHistory(round, now: Timestamp.nowMs())
+      nextCompactionAt = monotonicMs() + Self.compactionGapMs
+      guard round.finished else { return }
+      let t = round.totals
+      logger.log(
+        level: t.checksFolded > 0 || t.summariesThinned > 0 ? .info : .debug, "history compacted",
+        metadata: [
+          "urls": "\(t.urlsExamined)", "urls.touched": "\(t.urlsTouched)", "checks.folded": "\(t.checksFolded)",
+          "summaries.thinned": "\(t.summariesThinned)", "pages.freed": "\(t.pagesFreed)",
+          "transactions": "\(t.transactions)", "longest_transaction_ms": "\(format(Double(t.longestTransactionUs) / 1000, 1))",
+        ])
+      compaction = nil
+      nextCompactionAt = at + config.history.compactIntervalMs
+    } catch let error as any DatabaseFailure where error.isTransient {
+      outage.failed(error, logger: logger, kept: 0)
+      nextCompactionAt = monotonicMs() + 1000
+    } catch {
+      logger.error("cannot compact the history", metadata: ["error": "\(error)"])
+      compaction = nil
+      nextCompactionAt = monotonicMs() + config.history.compactIntervalMs
+    }
+  }
+
+  static let compactionGapMs: Int64 = 100
 
   /// One summary line in the log, one row in the summaries table, and systemd's STATUS=.
   private func emitSummary(store: any TakedownStore, inFlight: Int) throws {

@@ -4,11 +4,24 @@ public struct EvidenceRecord: Sendable {
   public var url: URLRecord
   public var checks: [CheckRecord]
   public var transitions: [Transition]
+  /// Notes standing in for the checks compaction deleted (HistoryRule keeps every check this record
+  /// shows individually; the repeats between them are counted here).
+  public var folds: [CheckFold] = []
 
   /// Reads everything about `url` the record needs.
   public static func load(from store: any TakedownStore, url: URLRecord) throws -> EvidenceRecord {
     EvidenceRecord(
-      url: url, checks: try store.history(urlID: url.id), transitions: try store.transitions(urlID: url.id, url: url.url))
+      url: url, checks: try store.history(urlID: url.id), transitions: try store.transitions(urlID: url.id, url: url.url),
+      folds: try store.folds(urlID: url.id))
+  }
+
+  /// Checks made, kept and folded.
+  public var checksMade: Int { checks.count + folds.reduce(0) { $0 + $1.count } }
+
+  /// The folded removal checks within the removal run.
+  public var removalFolds: [CheckFold] {
+    let after = lastOnline?.checkedAt ?? Int64.min
+    return folds.filter { $0.observed == Observation.removed.rawValue && $0.firstAt >= after }
   }
 
   /// The latest check that saw the content.
@@ -28,12 +41,14 @@ public struct EvidenceRecord: Sendable {
   public var json: JSON {
     .object([
       ("url", .string(url.url)), ("id", .int(url.id)), ("status", .string(url.status.rawValue)),
-      ("reason", .optional(url.reason)), ("checks", .int(Int64(checks.count))),
+      ("reason", .optional(url.reason)), ("checks", .int(Int64(checksMade))),
+      ("checks_folded", .int(Int64(checksMade - checks.count))),
       ("first_checked_at", .time(checks.first?.checkedAt)), ("last_checked_at", .time(checks.last?.checkedAt)),
       ("vantages", .array(vantages.map { .string($0) })),
       ("reports", url.json.field("reports") ?? .array([])),
       ("last_seen_online", lastOnline.map(\.json) ?? .null),
       ("removal_checks", .array(removalRun.map(\.json))),
+      ("removal_checks_folded", .array(removalFolds.map(\.json))),
       ("confirmed_taken_down_at", .time(confirmedAt?.at)),
       ("given_up_at", .time(url.givenUpAt)),
       (
@@ -65,7 +80,7 @@ public struct EvidenceRecord: Sendable {
     out.append("Current status:    \(url.status.rawValue)\(url.reason.map { " (\($0.terminalSafe))" } ?? "")")
     if let first = checks.first, let last = checks.last {
       out.append(
-        "Checks:            \(checks.count), from \(Timestamp.iso(first.checkedAt)) to \(Timestamp.iso(last.checkedAt))"
+        "Checks:            \(checksMade)\(checksMade > checks.count ? " (\(checksMade - checks.count) folded by compaction)" : ""), from \(Timestamp.iso(first.checkedAt)) to \(Timestamp.iso(last.checkedAt))"
           + (vantages.isEmpty ? "" : ", vantage \(vantages.joined(separator: ", ").terminalSafe)"))
     } else {
       out.append("Checks:            none yet")
@@ -82,12 +97,21 @@ public struct EvidenceRecord: Sendable {
     if run.isEmpty {
       out.append("Seen removed:      no removal seen\(lastOnline == nil ? "" : " since it was last seen online")")
     } else {
+      let folded = removalFolds
+      let foldedCount = folded.reduce(0) { $0 + $1.count }
       out.append(
-        "Seen removed:      \(Timestamp.iso(run[0].checkedAt)) (\(run[0].reason.terminalSafe)), \(run.count) removal check(s)")
+        "Seen removed:      \(Timestamp.iso(run[0].checkedAt)) (\(run[0].reason.terminalSafe)), \(run.count + foldedCount) removal check(s)"
+          + (foldedCount > 0 ? ", \(foldedCount) of them folded" : ""))
+      var pending = folded[...]
       for (n, c) in run.enumerated() {
+        while let f = pending.first, f.firstAt < c.checkedAt {
+          out.append("  " + f.line)
+          pending = pending.dropFirst()
+        }
         out.append("  Removal check \(n + 1) at \(Timestamp.iso(c.checkedAt)): \(c.reason.terminalSafe)")
         out += Self.detail(c).map { "  " + $0 }
       }
+      for f in pending { out.append("  " + f.line) }
     }
     if let confirmed = confirmedAt {
       out.append(

@@ -407,6 +407,27 @@ enum Migrations {
       ) WITHOUT ROWID;
       """
     ),
+    (
+      "0008_history",
+      """
+      -- Bounded history (HistoryRule): a note standing in for each stretch of identical checks that
+      -- compaction deleted: how many, from when to when, and the result they repeated.
+      CREATE TABLE check_folds (
+        id INTEGER PRIMARY KEY,
+        url_id INTEGER NOT NULL REFERENCES urls(id),
+        first_at INTEGER NOT NULL,             -- checked_at of the first folded check
+        last_at INTEGER NOT NULL,              -- checked_at of the last folded check
+        folded INTEGER NOT NULL,               -- how many checks
+        observed TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        http_status INTEGER
+      );
+      CREATE INDEX check_folds_url ON check_folds(url_id, first_at);
+      -- Per URL: the attempt from which its next compaction reads; its checks before it are final.
+      CREATE TABLE history_marks (url_id INTEGER PRIMARY KEY, attempt INTEGER NOT NULL);
+      """
+    ),
   ]
 }
 

@@ -52,6 +52,10 @@ public final class SQLiteStore: TakedownStore {
     } catch let e as SQLiteError where e.code & 0xff == SQLITE_NOTADB {
       throw StoreError.notADatabase(path, e.message)
     }
+    let tables = behind ? try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0 : 1
+    // A new file reuses and gives back the pages compaction frees (HistoryCompaction): the setting must
+    // come before anything is written, WAL mode included.
+    if tables == 0 { try db.execute("PRAGMA auto_vacuum = INCREMENTAL") }
     // WAL lets the CLI read while the daemon writes; FULL makes a committed check survive power loss,
     // and costs little because results are committed in batches.
     try db.execute("PRAGMA journal_mode = WAL")
@@ -68,7 +72,14 @@ public final class SQLiteStore: TakedownStore {
     // instead of leaving it at its peak for ever (README *WAL*).
     try db.execute("PRAGMA wal_autocheckpoint = 1000")
     try db.execute("PRAGMA journal_size_limit = \(Self.walSizeLimit)")
-    if behind { try db.migrate() }
+    if behind {
+      let hadHistory = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'check_folds'") ?? 0
+      try db.migrate()
+      // Upgrading to bounded history: a small file is converted at once (see convertOnOpenMaxBytes).
+      if tables > 0 && hadHistory == 0, try storageBytes().total <= Self.convertOnOpenMaxBytes {
+        try convertToIncrementalVacuum()
+      }
+    }
     if checker { try db.setTriggers(false) }
   }
 

@@ -71,6 +71,21 @@ public protocol TakedownStore: CheckQueue {
   func statusLogCursor(node: String) throws -> Int64?
   func setStatusLogCursor(_ eventID: Int64, node: String) throws
 
+  // MARK: History (see HistoryRule, HistoryCompaction)
+
+  /// One bounded transaction of a compaction round; nothing once the round is finished.
+  func compactHistory(_ round: HistoryCompaction, now: Int64) throws
+  /// A whole round at once (`takedownctl prune`), then gives freed space back where the backend can.
+  func pruneHistory(_ round: HistoryCompaction, now: Int64) throws
+  /// A URL's fold notes (the checks compaction deleted), oldest first.
+  func folds(urlID: Int64) throws -> [CheckFold]
+  /// What the history takes on disk, as far as the backend can tell.
+  func storageBytes() throws -> StorageBytes
+  /// Rewrites the database so that freed space goes back to the file system from now on (SQLite: VACUUM
+  /// into `auto_vacuum = INCREMENTAL`; a long exclusive lock). False when the backend has nothing to do
+  /// (PostgreSQL: autovacuum makes freed space reusable; VACUUM FULL is never run).
+  func vacuumForSpaceReuse() throws -> Bool
+
   // MARK: Nodes
 
   /// Takes the name for this daemon, unless a live one holds it (`NodeLiveness.mayTakeOver`).

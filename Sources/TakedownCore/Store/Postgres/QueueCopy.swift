@@ -30,6 +30,8 @@ public struct QueueCopy {
     var columns: [(String, Kind)]
     /// Has an identity `id` column whose sequence must move past the copied ids.
     var hasID: Bool { columns.first?.0 == "id" }
+    /// The key the rows are read in order of: the first column (`id`, `key`, `url_id`).
+    var orderBy: String { columns[0].0 }
   }
 
   static let tables: [Table] = [
@@ -70,6 +72,14 @@ public struct QueueCopy {
         ("unreachable", .int), ("reappeared", .int), ("cancelled", .int), ("newly_taken_down", .int),
         ("newly_reappeared", .int), ("due", .int),
       ]),
+    // Bounded history: the notes that stand in for folded checks, and where compaction goes on.
+    Table(
+      name: "check_folds",
+      columns: [
+        ("id", .int), ("url_id", .int), ("first_at", .int), ("last_at", .int), ("folded", .int), ("observed", .text),
+        ("status", .text), ("reason", .text), ("http_status", .int),
+      ]),
+    Table(name: "history_marks", columns: [("url_id", .int), ("attempt", .int)]),
     Table(name: "daemon_state", columns: [("key", .text), ("value", .int)]),
   ]
 
@@ -333,7 +343,7 @@ public struct QueueCopy {
       t.name == "urls" && (n == "lease_holder" || n == "lease_until") ? "NULL" : n
     }
     let s = try source.db.statement(
-      "SELECT \(select.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.hasID ? "id" : "key")")
+      "SELECT \(select.joined(separator: ", ")) FROM \(t.name) ORDER BY \(t.orderBy)")
     defer { s.reset() }
     let rows = SQLiteRows(statement: s, kinds: t.columns.map(\.1), table: t.name, progress: progress, onRow: onRow)
     do {
