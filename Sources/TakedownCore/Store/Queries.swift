@@ -235,24 +235,33 @@ extension SQLiteStore {
     return out
   }
 
+  /// The conditions on `urls` (named `table` in the query) that select URLs by status, host and campaign,
+  /// as `list` and `recheck` combine them, with their arguments.
+  static func urlConditions(status: URLStatus?, host: String?, campaign: String?, on table: String)
+    -> (clauses: [String], args: [SQLiteValue])
+  {
+    var clauses: [String] = []
+    var args: [SQLiteValue] = []
+    if let status {
+      clauses.append("\(table).status = ?")
+      args.append(.text(status.rawValue))
+    }
+    if let host {
+      clauses.append("\(table).host = ?")
+      args.append(.text(ReportFilter.normalizeHost(host)))
+    }
+    if let campaign {
+      clauses.append("EXISTS (SELECT 1 FROM reports r WHERE r.url_id = \(table).id AND r.campaign = ?)")
+      args.append(.text(campaign))
+    }
+    return (clauses, args)
+  }
+
   /// Streams URLs matching the filter, in id order, with all their reports when `f.withReports`
   /// (whatever campaign selected them, as `lookup` gives them).
   public func list(_ f: ListFilter, _ body: (URLRecord) throws -> Void) throws {
     var sql = "SELECT \(Self.urlColumns) FROM \(Self.urlsWithLastCheck)"
-    var clauses: [String] = []
-    var args: [SQLiteValue] = []
-    if let st = f.status {
-      clauses.append("u.status = ?")
-      args.append(.text(st.rawValue))
-    }
-    if let h = f.host {
-      clauses.append("u.host = ?")
-      args.append(.text(ReportFilter.normalizeHost(h)))
-    }
-    if let c = f.campaign {
-      clauses.append("EXISTS (SELECT 1 FROM reports r WHERE r.url_id = u.id AND r.campaign = ?)")
-      args.append(.text(c))
-    }
+    let (clauses, args) = Self.urlConditions(status: f.status, host: f.host, campaign: f.campaign, on: "u")
     if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
     sql += " ORDER BY u.id"
     if let l = f.limit { sql += " LIMIT \(l)" }

@@ -2,23 +2,12 @@ extension SQLiteStore {
   /// See `TakedownStore.recheck`. One transaction: the update and the counts of what it left alone
   /// see one state of the queue.
   public func recheck(_ selection: RecheckSelection, now: Int64) throws -> RecheckCounts {
-    var clauses: [String] = []
-    var args: [SQLiteValue] = [.int(now)]
+    var (clauses, args) = Self.urlConditions(
+      status: selection.status, host: selection.host, campaign: selection.campaign, on: "urls")
+    args.insert(.int(now), at: 0)
     if let ids = selection.ids {
       clauses.append("id IN (SELECT value FROM json_each(?))")
       args.append(.text("[" + ids.map(String.init).joined(separator: ",") + "]"))
-    }
-    if let st = selection.status {
-      clauses.append("status = ?")
-      args.append(.text(st.rawValue))
-    }
-    if let h = selection.host {
-      clauses.append("host = ?")
-      args.append(.text(ReportFilter.normalizeHost(h)))
-    }
-    if let c = selection.campaign {
-      clauses.append("EXISTS (SELECT 1 FROM reports r WHERE r.url_id = urls.id AND r.campaign = ?)")
-      args.append(.text(c))
     }
     let matching = clauses.isEmpty ? "" : " AND " + clauses.joined(separator: " AND ")
     // ?1 is now. A live lease: the URL is being checked; its result reschedules it anyway.

@@ -180,6 +180,16 @@ public enum PostgresSchema {
   /// An arbitrary constant: the advisory lock key every takedown migrator takes (class 'td' 'mg').
   static let migrationLockKey: Int64 = 0x7464_6D67
 
+  /// Whether the database holds a takedown queue (its migrations table) that lacks some of this binary's
+  /// migrations. An empty database is not behind: reading commands never create a queue.
+  static func isBehind(_ c: PostgresConnection) throws -> Bool {
+    let table = try c.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    guard table.bool(0, 0) == true else { return false }
+    let rows = try c.execute("SELECT name FROM schema_migrations")
+    let present = Set((0..<rows.rowCount).compactMap { rows.text($0, 0) })
+    return !Set(names).isSubset(of: present)
+  }
+
   /// Applies the migrations this database lacks, in one transaction under an advisory lock, so daemons
   /// starting together apply each exactly once. Refuses a database that holds a migration this binary
   /// does not know (a newer takedown wrote it) with the same error as the SQLite store. Returns the names

@@ -28,6 +28,14 @@ public final class PostgresStore: TakedownStore {
     connection = try PostgresConnection(conninfo, password: options.password)
     if !options.readOnly {
       try PostgresSchema.migrate(connection, now: Timestamp.nowMs())
+    } else if try PostgresSchema.isBehind(connection) {
+      // A reading command on a queue that an older takedown made: brought up to date first, as SQLite's
+      // readers do, when this role may change the schema. A role that may only read goes on with the
+      // schema as it is (what it reads was there before the newer migrations).
+      do {
+        try PostgresSchema.migrate(connection, now: Timestamp.nowMs())
+      } catch let e as PostgresError where e.sqlState == "42501" || e.sqlState == "25006" {
+      }
     }
   }
 
