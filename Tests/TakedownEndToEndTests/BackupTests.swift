@@ -188,6 +188,35 @@ import Testing
 }
 
 extension BackupEndToEndTests {
+  /// A password written in the URI never reaches pg_dump's command line (which `ps` shows every user):
+  /// it goes in a PGPASSFILE of the backup's own. The real pg_dump runs behind a wrapper that notes what
+  /// it was given; the test cluster trusts local connections, so the password itself is not checked.
+  @Test func aPasswordInTheURIStaysOffPgDumpsCommandLine() throws {
+    let dir = TempDir()
+    let base = try Backend.postgres.newDatabase(in: dir)
+    let config = try writeConfig(in: dir, database: base + "&password=s3cr%27et")
+    #expect(try run(Binaries.takedownctl, ["enqueue", "--config", config, "http://127.0.0.1:9/a"], in: dir).status == 0)
+    let realDump = try #require(
+      ["/usr/bin/pg_dump", "/usr/local/bin/pg_dump"].first { FileManager.default.isExecutableFile(atPath: $0) })
+    let log = dir.path + "/pg_dump.log"
+    let wrapper = dir.path + "/bin/pg_dump"
+    try FileManager.default.createDirectory(atPath: dir.path + "/bin", withIntermediateDirectories: true)
+    try """
+      #!/bin/sh
+      { echo "ARGS: $*"; [ -n "$PGPASSFILE" ] && echo "PASSFILE: $(cat "$PGPASSFILE")"; } >>'\(log)'
+      exec '\(realDump)' "$@"
+      """.write(toFile: wrapper, atomically: false, encoding: .utf8)
+    chmod(wrapper, 0o755)
+    let r = try run(Binaries.takedownctl, ["backup", "--config", config, "--pg-dump", wrapper, dir.path + "/q.dump"], in: dir)
+    #expect(r.status == 0, "\(r.stderr)")
+    let noted = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    let args = noted.split(separator: "\n").filter { $0.hasPrefix("ARGS:") && $0.contains("--snapshot") }
+    #expect(args.count == 1, "\(noted)")
+    #expect(!args.joined().contains("s3cr"), "\(noted)")
+    #expect(noted.contains("PASSFILE: *:*:*:*:s3cr'et"), "\(noted)")
+    #expect(!r.stdout.contains("s3cr") && !r.stderr.contains("s3cr"))
+  }
+
   /// A database that is damaged (here: a check row whose URL is gone, written by a connection without
   /// foreign keys) gives a copy that fails foreign_key_check: exit 65, and no backup file.
   @Test func aDamagedSQLiteDatabaseFailsVerification() throws {

@@ -82,4 +82,26 @@ import Testing
     #expect(PostgresConnection.redacted(given) == shown)
     #expect(!PostgresConnection.redacted(given).contains("s3cret"))
   }
+
+  /// What another program (pg_dump) gets on its command line: libpq's own parse, minus the password,
+  /// which is returned decoded for a PGPASSFILE. The result parses back to the same settings.
+  @Test(arguments: [
+    ("postgresql://takedown:s3cr%27e%5Ct@db.internal:5433/takedown?sslmode=verify-full", "s3cr'e\\t",
+     ["user='takedown'", "host='db.internal'", "port='5433'", "sslmode='verify-full'"]),
+    ("postgresql:///takedown?host=/run/postgresql&password=s3cret&sslmode=disable", "s3cret",
+     ["host='/run/postgresql'", "sslmode='disable'"]),
+    ("host=db user=takedown password='s3 cret' dbname=takedown", "s3 cret", ["host='db'", "user='takedown'"]),
+    ("postgresql://takedown@db.internal/takedown", nil, ["user='takedown'", "host='db.internal'"]),
+  ] as [(String, String?, [String])])
+  func aCommandLineGetsTheConnectionWithoutItsPassword(_ given: String, _ password: String?, _ kept: [String]) throws {
+    let (conninfo, found) = try #require(PostgresConnection.withoutPassword(given))
+    #expect(found == password)
+    #expect(!conninfo.contains("s3"), "\(conninfo)")
+    let again = try #require(PostgresConnection.withoutPassword(conninfo))
+    #expect(again.conninfo == conninfo && again.password == nil)
+    for part in kept + ["dbname='takedown'"] {
+      #expect(conninfo.contains(part), "\(part) in \(conninfo)")
+    }
+    #expect(PostgresConnection.withoutPassword("postgresql://[broken") == nil)
+  }
 }

@@ -28,7 +28,10 @@ struct PostgresBackup {
       throw BackupError(
         error.sysExit == .software ? .unavailable : error.sysExit, "cannot connect to \(redacted): \(error)")
     }
-    let passFile = try passwordFile()
+    // What goes on pg_dump's command line (`ps` shows it to every user) holds no password: one written
+    // in the URI goes to the PGPASSFILE too, as `database_password_file`'s does.
+    let (dbname, uriPassword) = PostgresConnection.withoutPassword(conninfo) ?? (conninfo, nil)
+    let passFile = try passwordFile(options.password ?? uriPassword)
     defer { if let passFile { unlink(passFile) } }
     do {
       let serverMajor = c.serverVersion / 10000
@@ -56,7 +59,7 @@ struct PostgresBackup {
       var env: [String: String] = [:]
       if let passFile { env["PGPASSFILE"] = passFile }
       let dump = try Self.run(
-        pgDump, ["--format=custom", "--no-password", "--snapshot=\(snapshot)", "--file=\(target.temporary)", "--dbname=\(conninfo)"],
+        pgDump, ["--format=custom", "--no-password", "--snapshot=\(snapshot)", "--file=\(target.temporary)", "--dbname=\(dbname)"],
         env: env)
       if dump.status != 0 {
         throw BackupError(
@@ -129,8 +132,8 @@ struct PostgresBackup {
 
   /// The password of `database_password_file` in a PGPASSFILE of our own (mode 0600, removed after),
   /// so it reaches pg_dump the way it reaches the store, and never through its command line.
-  private func passwordFile() throws(BackupError) -> String? {
-    guard let password = options.password else { return nil }
+  private func passwordFile(_ password: String?) throws(BackupError) -> String? {
+    guard let password else { return nil }
     var template = Array((NSTemporaryDirectory() + "takedown-pgpass-XXXXXX").utf8CString)
     let fd = mkstemp(&template)
     guard fd >= 0 else { throw BackupError(.cantCreate, "cannot create a temporary PGPASSFILE: \(String(cString: strerror(errno)))") }

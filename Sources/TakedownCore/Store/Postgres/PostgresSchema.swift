@@ -1,3 +1,5 @@
+import CPostgres
+import Foundation
 
 /// The PostgreSQL schema's history, like the SQLite one's: named, ordered, append-only once released.
 /// Times are milliseconds since the epoch (bigint) as in SQLite, so both backends share every
@@ -217,6 +219,34 @@ public enum PostgresSchema {
 }
 
 extension PostgresConnection {
+  /// The connection string in keyword form without its password, and the password it held (in a URI's
+  /// user information or a `password` keyword), as libpq itself parses them: for another program's
+  /// command line, which every user of the machine can read. Nil when libpq cannot parse it.
+  public static func withoutPassword(_ conninfo: String) -> (conninfo: String, password: String?)? {
+    var error: UnsafeMutablePointer<CChar>?
+    guard let options = PQconninfoParse(conninfo, &error) else {
+      if let error { PQfreemem(error) }
+      return nil
+    }
+    defer { PQconninfoFree(options) }
+    var parts: [String] = []
+    var password: String?
+    var option = options
+    while let keyword = option.pointee.keyword {
+      if let value = option.pointee.val {
+        let (k, v) = (String(cString: keyword), String(cString: value))
+        if k == "password" {
+          password = v
+        } else {
+          let quoted = v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+          parts.append("\(k)='\(quoted)'")
+        }
+      }
+      option += 1
+    }
+    return (parts.joined(separator: " "), password)
+  }
+
   /// A connection string fit for a log line or an error message: any password removed, from a URI's
   /// user information (`postgresql://user:secret@host/db`) and from `password=` keywords alike.
   public static func redacted(_ conninfo: String) -> String {
