@@ -67,7 +67,7 @@ import Testing
       rate = 0.5
       headers = ["Referer: https://example.com/"]
       online_statuses = [403, 401]
-      proxy = "http://10.0.0.5:3128"
+      proxy = "http://127.0.0.1:3128"
       [[rule]]
       hosts = "*.other.test"
       method = "head"
@@ -84,7 +84,7 @@ import Testing
   @Test func secretsAreMasked() throws {
     var c = Config()
     c.database = "postgresql://takedown:s3cret@db.internal/takedown?sslmode=require"
-    c.probe.proxy = "http://user:pr0xy@10.0.0.5:3128"
+    c.probe.proxy = "http://user:pr0xy@127.0.0.1:3128"
     var rule = HostRule()
     rule.hosts = ["a.test"]
     rule.headers = ["Authorization: Bearer t0ken", "Cookie: session=c00kie", "Referer: https://a.test/"]
@@ -92,7 +92,7 @@ import Testing
     let text = c.renderedTOML()
     for secret in ["s3cret", "pr0xy", "t0ken", "c00kie"] { #expect(!text.contains(secret), "\(secret) printed") }
     #expect(text.contains("database = \"postgresql://takedown:***@db.internal/takedown?sslmode=require\""))
-    #expect(text.contains("proxy = \"http://user:***@10.0.0.5:3128\""))
+    #expect(text.contains("proxy = \"http://user:***@127.0.0.1:3128\""))
     #expect(text.contains("\"Referer: https://a.test/\""))
     #expect(text.contains("\"Authorization: ***\""))
   }
